@@ -1,0 +1,100 @@
+"""The segment list format shared by every tool and the dataset.
+
+One segment a line, space separated::
+
+    <video path relative to data root> <start> <stop> <verb_class> <noun_class> <narration_id>
+
+``start``/``stop`` are 0-based and inclusive, in the video file's own frame
+numbering; unlabelled (test) rows carry ``-1 -1``. Paths may not contain
+spaces (EPIC's never do). Lines starting with ``#`` are comments.
+"""
+from dataclasses import dataclass
+from typing import Iterable, List
+
+from ..fileio import atomic_write
+
+UNLABELLED = -1
+
+
+class ListFormatError(ValueError):
+    """A list file line that cannot be used; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One row of a list file."""
+    video: str
+    start: int
+    stop: int
+    verb: int
+    noun: int
+    narration_id: str
+
+    @property
+    def num_frames(self) -> int:
+        return self.stop - self.start + 1
+
+    @property
+    def participant_id(self) -> str:
+        """``P01`` from ``P01_11_0`` (EPIC narration ids start with it)."""
+        return self.narration_id.split('_', 1)[0]
+
+    @property
+    def labelled(self) -> bool:
+        return self.verb != UNLABELLED and self.noun != UNLABELLED
+
+    def to_line(self) -> str:
+        return (f'{self.video} {self.start} {self.stop} {self.verb} {self.noun} '
+                f'{self.narration_id}')
+
+
+def parse_line(line: str, where: str = '<string>') -> Segment:
+    """Parse one list line; ``where`` ('file:line') goes into the error."""
+    fields = line.split()
+    if len(fields) != 6:
+        raise ListFormatError(
+            f'{where}: expected 6 fields "<video> <start> <stop> <verb> <noun> '
+            f'<narration_id>", got {len(fields)}: {line.strip()!r}. Rebuild the '
+            'list with tools/build_annotations.py')
+    video, start, stop, verb, noun, narration_id = fields
+    try:
+        start_i, stop_i, verb_i, noun_i = int(start), int(stop), int(verb), int(noun)
+    except ValueError:
+        raise ListFormatError(
+            f'{where}: start, stop, verb and noun must be integers: '
+            f'{line.strip()!r}') from None
+    if start_i < 0 or stop_i < start_i:
+        raise ListFormatError(
+            f'{where}: frame range {start_i}..{stop_i} is empty or negative '
+            f'(stop is inclusive): {line.strip()!r}')
+    if verb_i < UNLABELLED or noun_i < UNLABELLED:
+        raise ListFormatError(f'{where}: class ids must be >= -1: {line.strip()!r}')
+    return Segment(video, start_i, stop_i, verb_i, noun_i, narration_id)
+
+
+def read_list(path: str) -> List[Segment]:
+    """All segments of a list file, in order."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            lines = f.readlines()
+    except OSError as e:
+        raise ListFormatError(f'cannot read list file {path}: {e.strerror}') from e
+    segments = []
+    for number, line in enumerate(lines, 1):
+        if line.strip() and not line.lstrip().startswith('#'):
+            segments.append(parse_line(line, f'{path}:{number}'))
+    return segments
+
+
+def write_list(path: str, segments: Iterable[Segment]) -> int:
+    """Write segments atomically; returns how many were written."""
+    count = 0
+    with atomic_write(path) as f:
+        for seg in segments:
+            if any(c.isspace() for c in seg.video + seg.narration_id):
+                raise ListFormatError(
+                    f'{path}: whitespace in video path or narration id of '
+                    f'{seg.narration_id!r} ({seg.video!r}); rename the file')
+            f.write(seg.to_line() + '\n')
+            count += 1
+    return count

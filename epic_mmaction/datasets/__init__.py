@@ -1,0 +1,6 @@
+from .epic_segment_dataset import (IGNORE_LABEL, LABEL_MODES,
+                                   EpicSegmentVideoDataset)
+from .transforms import SegmentDecordInit, SegmentVideoReader, VideoReadError
+
+__all__ = ['EpicSegmentVideoDataset', 'SegmentDecordInit', 'SegmentVideoReader',
+           'VideoReadError', 'IGNORE_LABEL', 'LABEL_MODES']

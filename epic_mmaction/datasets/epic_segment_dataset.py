@@ -1,0 +1,115 @@
+"""EPIC-KITCHENS segments of full-length videos as an MMAction2 dataset."""
+import os.path as osp
+from typing import Callable, List, Optional, Union
+
+import numpy as np
+from mmengine.logging import print_log
+
+from mmaction.datasets import BaseActionDataset
+from mmaction.registry import DATASETS
+
+from ..annotations.listfile import UNLABELLED, read_list
+from ..annotations.pairs import PairVocabulary
+from .transforms.segment_decord import VideoReadError
+
+LABEL_MODES = ('pair', 'verb_noun', 'verb', 'noun')
+IGNORE_LABEL = UNLABELLED  # -1: no label (test rows; pairs outside the vocabulary)
+WHOLE_VIDEO_LOADERS = ('DecordInit', 'PyAVInit', 'OpenCVInit')
+
+
+@DATASETS.register_module()
+class EpicSegmentVideoDataset(BaseActionDataset):
+    """Segments from a list file built by ``tools/build_annotations.py``.
+
+    Each sample carries ``filename``, ``segment_start``/``segment_stop``,
+    ``verb_label``/``noun_label`` (``-1`` if unlabelled), ``narration_id``,
+    ``participant_id`` and ``label``, whose meaning depends on ``label_mode``:
+
+    - ``'pair'``: index into ``pairs_file``; ``-1`` (ignored by the loss) for
+      pairs outside the vocabulary, which keep their verb and noun for
+      evaluation.
+    - ``'verb_noun'``: ``[verb, noun]``.
+    - ``'verb'`` / ``'noun'``: that class.
+
+    A clip that fails to decode in training is logged with its video and
+    another sample is drawn (``max_refetch``); in test mode it is an error.
+
+    Args:
+        ann_file (str): The list file.
+        pipeline (list): Transforms; load with ``SegmentDecordInit``.
+        data_prefix (dict): ``dict(video=ROOT)``, the videos' data root.
+            Defaults to ``dict(video='')``.
+        label_mode (str): One of ``LABEL_MODES``. Defaults to ``'pair'``.
+        pairs_file (str, optional): ``pairs.json``; needed for ``'pair'``.
+        test_mode (bool): Defaults to False.
+    """
+
+    def __init__(self,
+                 ann_file: str,
+                 pipeline: List[Union[dict, Callable]],
+                 data_prefix: dict = dict(video=''),
+                 label_mode: str = 'pair',
+                 pairs_file: Optional[str] = None,
+                 test_mode: bool = False,
+                 **kwargs) -> None:
+        if label_mode not in LABEL_MODES:
+            raise ValueError(f'label_mode must be one of {LABEL_MODES}, got {label_mode!r}')
+        if label_mode == 'pair' and not pairs_file:
+            raise ValueError("label_mode='pair' needs pairs_file (data_lists/pairs.json)")
+        self.label_mode = label_mode
+        self.pairs_file = pairs_file
+        self.vocab = PairVocabulary.load(pairs_file) if pairs_file else None
+        super().__init__(ann_file, pipeline=pipeline, data_prefix=data_prefix,
+                         test_mode=test_mode, **kwargs)
+        self._check_pipeline()
+
+    def _check_pipeline(self) -> None:
+        for t in self.pipeline.transforms:
+            if type(t).__name__ in WHOLE_VIDEO_LOADERS:
+                raise ValueError(
+                    f'{type(t).__name__} samples from the whole video, not the '
+                    'segment: use SegmentDecordInit in EpicSegmentVideoDataset '
+                    'pipelines')
+
+    def _label(self, verb: int, noun: int):
+        if self.label_mode == 'verb':
+            return verb
+        if self.label_mode == 'noun':
+            return noun
+        if self.label_mode == 'verb_noun':
+            return np.array([verb, noun], dtype=np.int64)
+        if verb == UNLABELLED or noun == UNLABELLED:
+            return IGNORE_LABEL
+        index = self.vocab.index(verb, noun)
+        return IGNORE_LABEL if index is None else index
+
+    def load_data_list(self) -> List[dict]:
+        root = self.data_prefix.get('video') or ''
+        data_list = []
+        for seg in read_list(self.ann_file):
+            data_list.append(dict(
+                filename=osp.join(root, seg.video),
+                segment_start=seg.start, segment_stop=seg.stop,
+                verb_label=seg.verb, noun_label=seg.noun,
+                label=self._label(seg.verb, seg.noun),
+                narration_id=seg.narration_id,
+                participant_id=seg.participant_id,
+                video_id=osp.splitext(osp.basename(seg.video))[0]))
+        return data_list
+
+    def get_data_info(self, idx: int) -> dict:
+        info = super().get_data_info(idx)
+        # BaseActionDataset sets start_index=0 (whole-video numbering)
+        info['start_index'] = info['segment_start']
+        return info
+
+    def prepare_data(self, idx: int):
+        try:
+            return super().prepare_data(idx)
+        except VideoReadError as e:
+            if self.test_mode:
+                raise
+            info = self.get_data_info(idx)
+            print_log(f"skipping {info['narration_id']} (drawing another "
+                      f'sample): {e}', logger='current', level=30)
+            return None

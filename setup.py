@@ -1,0 +1,71 @@
+"""Install with ``pip install -e .`` (see README.md for a ready-made venv)."""
+import os
+import subprocess
+import sys
+
+from setuptools import find_packages, setup
+
+MMCV_LITE = 'mmcv-lite>=2.1.0,<2.2.0'
+
+
+def full_mmcv_installed() -> bool:
+    """Whether the target environment already has a full ``mmcv`` (CUDA ops).
+
+    pip builds in an isolated environment, so ask the target interpreter with
+    pip's isolation variables removed.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('PYTHONPATH', 'PYTHONNOUSERSITE', 'PYTHONHOME')}
+    probe = 'import importlib.metadata as m; print(m.version("mmcv"))'
+    try:
+        out = subprocess.run([sys.executable, '-c', probe], env=env,
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and out.stdout.strip().startswith('2.')
+
+
+def mmcv_requirement() -> list:
+    """mmcv-lite by default; a full mmcv 2.0/2.1 that is already there is kept.
+
+    ``EPIC_MMCV=lite`` or ``EPIC_MMCV=keep`` overrides the detection.
+    """
+    choice = os.environ.get('EPIC_MMCV', 'auto')
+    if choice == 'lite':
+        return [MMCV_LITE]
+    if choice == 'keep' or full_mmcv_installed():
+        return []
+    return [MMCV_LITE]
+
+
+version = {}
+with open(os.path.join('epic_mmaction', 'version.py')) as f:
+    exec(f.read(), version)
+
+setup(
+    name='epic_mmaction',
+    version=version['__version__'],
+    description='EPIC-KITCHENS-100 action recognition from full-length videos '
+                'with MMAction2',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['epic_mmaction', 'epic_mmaction.*']),
+    python_requires='>=3.9',
+    install_requires=[
+        'mmaction2==1.2.0',
+        'mmengine>=0.10.0,<0.11',
+        'decord==0.6.0',
+        'torch>=2.0',
+        'numpy',
+        'pandas',
+        'opencv-python',
+        'av>=12',
+        # undeclared by the PyPI mmaction2/mmengine wheels
+        'importlib_metadata',
+        'setuptools<82',  # mmengine 0.10.7 imports pkg_resources
+    ] + mmcv_requirement(),
+    extras_require={
+        'tests': ['pytest>=7', 'transformers>=5'],
+    },
+    license='Apache-2.0 (code); synthetic data generated here is free of EPIC content',
+)
