@@ -10,9 +10,9 @@ module before anything else.
     ``ModuleNotFoundError``. We register a placeholder module whose ``DRN``
     raises a clear ``ImportError`` when built; nothing in this project uses DRN.
 (b) With ``transformers>=5`` installed, ``mmaction.models.multimodal.vindlu``
-    fails to import (``apply_chunking_to_forward`` and ``transformers.file_utils``
-    were removed). We register placeholders for the VindLU models instead, the
-    same way mmaction does when transformers is missing.
+    fails to import (``apply_chunking_to_forward`` was removed; VindLU also
+    needs the undeclared ``timm``). We register placeholders for the VindLU
+    models instead, the same way mmaction does when transformers is missing.
 (c) On ``torch>=2.6`` ``torch.load`` defaults to ``weights_only=True`` and
     mmengine 0.10.7 cannot load its own checkpoints (``Unsupported global ...
     HistoryBuffer``), so ``--resume`` fails. Inside mmengine's checkpoint
@@ -22,6 +22,7 @@ module before anything else.
 """
 import importlib.util
 import os.path as osp
+import re
 import sys
 import types
 from importlib import metadata
@@ -37,7 +38,7 @@ def _version_tuple(version: str) -> tuple:
     """``'2.1.0rc4'`` -> ``(2, 1, 0)``: enough to compare release lines."""
     parts = []
     for piece in version.split('.')[:3]:
-        digits = ''.join(ch for ch in piece if ch.isdigit())
+        digits = re.match(r'\d*', piece).group()  # '0rc4' -> '0'
         parts.append(int(digits) if digits else 0)
     return tuple(parts + [0] * (3 - len(parts)))
 
@@ -93,6 +94,17 @@ def _placeholder_class(name: str, why: str) -> type:
     return type(name, (), {'__init__': __init__, '__doc__': why})
 
 
+def _register_placeholders(names: List[str], why: str) -> dict:
+    """Register explanatory placeholders in MMAction2's MODELS registry."""
+    from mmaction.registry import MODELS
+    classes = {}
+    for name in names:
+        classes[name] = _placeholder_class(name, why)
+        if name not in MODELS.module_dict:
+            MODELS.register_module(name=name, module=classes[name])
+    return classes
+
+
 def patch_missing_drn() -> bool:
     """(a) Stand in for ``mmaction.models.localizers.drn`` if the wheel lacks it."""
     root = _mmaction_dir()
@@ -105,7 +117,7 @@ def patch_missing_drn() -> bool:
     pkg = types.ModuleType('mmaction.models.localizers.drn')
     pkg.__path__ = []  # a package, so `drn.drn` can be imported from it
     mod = types.ModuleType('mmaction.models.localizers.drn.drn')
-    mod.DRN = _placeholder_class('DRN', why)
+    mod.DRN = _register_placeholders(['DRN'], why)['DRN']
     pkg.drn = mod
     sys.modules[pkg.__name__] = pkg
     sys.modules[mod.__name__] = mod
@@ -113,32 +125,37 @@ def patch_missing_drn() -> bool:
     return True
 
 
-def patch_vindlu_for_transformers5() -> bool:
-    """(b) Register VindLU placeholders when transformers is too new for it."""
+def vindlu_blocker() -> Optional[str]:
+    """Why mmaction's VindLU cannot import here, or None if it can.
+
+    mmaction imports VindLU whenever ``transformers>=4.28`` is installed, but
+    VindLU also needs ``transformers<5`` and the undeclared ``timm``.
+    """
     version = _dist_version('transformers')
-    if version is None or _version_tuple(version) < (5, 0, 0):
-        return False
+    if version is None:
+        return None  # mmaction registers its own placeholders
+    if _version_tuple(version) >= (5, 0, 0):
+        return (f'mmaction2 1.2.0 VindLU needs transformers<5 (found {version}, '
+                'which removed `apply_chunking_to_forward`); `pip install '
+                '"transformers<5" timm` to use it.')
+    if importlib.util.find_spec('timm') is None:
+        return ('mmaction2 1.2.0 VindLU needs `timm`, which it does not declare; '
+                '`pip install timm` to use it.')
+    return None
+
+
+def patch_vindlu_for_transformers5() -> bool:
+    """(b) Register VindLU placeholders when its imports would fail."""
     name = 'mmaction.models.multimodal.vindlu'
-    if name in sys.modules:
+    why = vindlu_blocker()
+    if why is None or name in sys.modules:
         return False
-    why = (f'mmaction2 1.2.0 VindLU needs transformers<5 (found {version}: '
-           '`apply_chunking_to_forward` was removed); `pip install '
-           '"transformers<5"` to use it.')
-    names = ['VindLUVQA', 'VindLURetrievalMC', 'VindLURetrieval']
     mod = types.ModuleType(name)
     mod.__path__ = []
-    mod.__all__ = []
-
-    def _register():  # called lazily: the registry import pulls in mmengine
-        from mmaction.registry import MODELS
-        for cls_name in names:
-            if cls_name not in MODELS.module_dict:
-                MODELS.register_module(
-                    name=cls_name, module=_placeholder_class(cls_name, why))
-
+    mod.__all__ = []  # `from .vindlu import *` imports nothing
     sys.modules[name] = mod
-    _register()
-    _applied.append(f'VindLU placeholders (transformers {version})')
+    _register_placeholders(['VindLUVQA', 'VindLURetrievalMC', 'VindLURetrieval'], why)
+    _applied.append(f'VindLU placeholders ({why.split(";")[0]})')
     return True
 
 

@@ -1,0 +1,335 @@
+"""Drop segments that the training pipeline could not read.
+
+A corrupted or truncated video kills a long training run hours in (decord
+raises, hangs or crashes inside the dataloader). :func:`clean_segments`
+probes every video of a list once, up front and isolated in worker
+processes, and writes a list of the segments that decode, plus a JSON report
+saying what was dropped and why.
+
+Decisions:
+
+* a video that cannot be opened, has no video stream, no frames, no usable
+  frame rate, or of which no checked frame decodes is bad: all its segments
+  are dropped ('bad_video'). So is one whose probe timed out or crashed.
+* a video that opens but has some frames failing is not bad as a whole:
+  only the segments containing a failing frame are dropped
+  ('undecodable_frames'). Without ``full`` only each segment's first and last
+  frame (and the video's last frame) are decoded, so damage inside a segment
+  may go unseen.
+* a segment reaching past the video's last frame is dropped
+  ('out_of_range'), or with ``clamp`` cut at the last frame (still dropped
+  if it starts past the end).
+* probe records are cached by path, size, mtime and the frames checked, so
+  a re-run only probes what changed; timeouts and crashes are not cached,
+  they are retried.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import sys
+import time
+import warnings
+from collections import OrderedDict
+from contextlib import closing
+from dataclasses import replace
+from typing import Callable, Dict, List, Optional, TextIO, Tuple
+
+from ..annotations.listfile import Segment, read_list, write_list
+from ..fileio import atomic_write
+from .pool import TaskResult, imap_isolated
+from .probe import (PROBE_VERSION, ProbeTask, Range, empty_record, file_problem,
+                    merge_ranges, probe_video)
+
+DROP_REASONS = ('bad_video', 'out_of_range', 'undecodable_frames')
+DEFAULT_TIMEOUT = 120.0
+# --full decodes every frame of every segment: a long 1080p video takes minutes
+DEFAULT_FULL_TIMEOUT = 1800.0
+CACHE_VERSION = 1
+
+
+class CleanerError(ValueError):
+    """Arguments the cleaner cannot work with; the message says what to fix."""
+
+
+def default_workers() -> int:
+    """min(8, CPUs this process may use): probing is CPU-bound decoding."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus))
+
+
+def default_cache_path(out_path: str) -> str:
+    return out_path + '.probe-cache.json'
+
+
+class ProgressBar:
+    """Progress on stderr: redrawn in place on a terminal, a line every 5% in logs."""
+
+    def __init__(self, total: int, what: str = 'videos',
+                 stream: Optional[TextIO] = None) -> None:
+        self.total, self.what = total, what
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.done = 0
+        self.start = time.monotonic()
+        self._drawn_at = 0.0
+        self._step = 0
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        elapsed = time.monotonic() - self.start
+        if self.tty:
+            if self.done < self.total and elapsed - self._drawn_at < 0.1:
+                return
+            self._drawn_at = elapsed
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            eta = elapsed / self.done * (self.total - self.done) if self.done else 0
+            self.stream.write(f'\r[{"#" * filled}{"." * (width - filled)}] '
+                              f'{self.done}/{self.total} {self.what}, '
+                              f'{elapsed:.0f}s elapsed, ETA {eta:.0f}s ')
+        else:
+            step = 20 * self.done // max(self.total, 1)
+            if step <= self._step:
+                return
+            self._step = step
+            self.stream.write(f'probed {self.done}/{self.total} {self.what} '
+                              f'({100 * self.done // max(self.total, 1)}%), '
+                              f'{elapsed:.0f}s elapsed\n')
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.done:
+            self.stream.write('\n')
+            self.stream.flush()
+
+
+def probe_ranges(segments: List[Segment], full: bool) -> 'OrderedDict[str, List[Range]]':
+    """Frames to decode per video, in list order of first appearance."""
+    wanted: 'OrderedDict[str, List[Range]]' = OrderedDict()
+    for seg in segments:
+        ranges = wanted.setdefault(seg.video, [])
+        if full:
+            ranges.append((seg.start, seg.stop))
+        else:
+            ranges += [(seg.start, seg.start), (seg.stop, seg.stop)]
+    for video, ranges in wanted.items():
+        wanted[video] = merge_ranges(ranges)
+    return wanted
+
+
+def _func_name(func: Callable) -> str:
+    return f'{func.__module__}.{func.__qualname__}'
+
+
+def _cache_key(st: os.stat_result, ranges: List[Range], full: bool,
+               probe_fn: Callable) -> dict:
+    digest = hashlib.sha1(json.dumps(ranges).encode()).hexdigest()
+    return dict(size=st.st_size, mtime_ns=st.st_mtime_ns, frames=digest, full=full,
+                probe=f'{_func_name(probe_fn)}/{PROBE_VERSION}')
+
+
+def load_cache(path: Optional[str]) -> Dict[str, dict]:
+    """Cache entries by absolute video path; an unusable cache is ignored."""
+    if not path or not osp.exists(path):
+        return {}
+    try:
+        with open(path, encoding='utf-8') as f:
+            data = json.load(f)
+        if data.get('version') == CACHE_VERSION:
+            return dict(data['entries'])
+        warnings.warn(f'ignoring probe cache {path}: written by another version')
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        warnings.warn(f'ignoring unreadable probe cache {path} ({e}); '
+                      'it will be rewritten')
+    return {}
+
+
+def save_cache(path: str, entries: Dict[str, dict]) -> None:
+    with atomic_write(path) as f:
+        json.dump(dict(version=CACHE_VERSION, entries=entries), f)
+
+
+def _failed_record(path: str, result: TaskResult) -> dict:
+    record = empty_record(path)
+    record['log'] = result.log
+    if result.status == 'error':
+        record['reason'] = f'probe failed: {result.error}'
+    else:  # 'timeout after 120s', 'crashed (signal SIGSEGV)'
+        record['reason'] = result.error
+    return record
+
+
+def _bad_frames_in(record: dict, start: int, stop: int) -> List[int]:
+    """Failing frames (range starts for long runs) within start..stop."""
+    hits = []
+    for a, b in record.get('bad_frames') or ():
+        if a <= stop and b >= start:
+            hits.append(max(a, start))
+    return hits
+
+
+def _check_arguments(list_path: str, data_root: str, workers: int,
+                     timeout: float, probe_fn: Callable) -> None:
+    if not osp.isdir(data_root):
+        raise CleanerError(
+            f'data root {data_root} is not a directory: pass the folder that the '
+            'video paths in the list are relative to')
+    if osp.isdir(list_path):
+        raise CleanerError(f'list file {list_path} is a directory: pass a segment '
+                           'list file')
+    if workers < 1:
+        raise CleanerError(f'--workers must be >= 1, got {workers}')
+    if timeout <= 0:
+        raise CleanerError(f'--timeout must be > 0 seconds, got {timeout}')
+    if probe_fn is probe_video:
+        try:
+            import decord  # noqa: F401
+        except ImportError as e:
+            raise CleanerError(f'cannot import decord ({e}): install it with '
+                               '"pip install decord"') from None
+
+
+def clean_segments(list_path: str, data_root: str, out_path: str, report_path: str,
+                   workers: Optional[int] = None, timeout: Optional[float] = None,
+                   full: bool = False, clamp: bool = False,
+                   cache_path: Optional[str] = None,
+                   probe_fn: Callable[[ProbeTask], dict] = probe_video,
+                   progress: bool = True) -> dict:
+    """Probe the videos of ``list_path``; write the clean list and the report.
+
+    Args:
+        list_path: segment list to clean.
+        data_root: folder the list's video paths are relative to.
+        out_path: where the clean list goes (may be ``list_path`` itself).
+        report_path: where the JSON report goes.
+        workers: probe processes. Defaults to :func:`default_workers`.
+        timeout: seconds per video before its probe is killed. Defaults to
+            120, or 1800 with ``full``.
+        full: decode every frame of every segment, not just the first and
+            last ones.
+        clamp: cut segments that run past the end instead of dropping them.
+        cache_path: probe cache file; None disables caching.
+        probe_fn: the probe, a module-level function (it runs in spawned
+            workers); tests pass a hanging or crashing one.
+        progress: draw a progress bar on stderr.
+
+    Returns:
+        The report, as also written to ``report_path``.
+
+    Raises:
+        CleanerError: unusable arguments. ListFormatError: unreadable or
+        malformed list (the message names file and line).
+    """
+    started = time.monotonic()
+    workers = default_workers() if workers is None else workers
+    if timeout is None:
+        timeout = DEFAULT_FULL_TIMEOUT if full else DEFAULT_TIMEOUT
+    _check_arguments(list_path, data_root, workers, timeout, probe_fn)
+    segments = read_list(list_path)
+    wanted = probe_ranges(segments, full)
+
+    cache = load_cache(cache_path)
+    records: Dict[str, dict] = {}
+    tasks: List[ProbeTask] = []
+    task_meta: List[Tuple[str, Optional[dict]]] = []
+    for video, ranges in wanted.items():
+        path = osp.abspath(osp.join(data_root, video))
+        problem = file_problem(path)
+        if problem:  # no need to start decord for these
+            records[video] = dict(empty_record(path), reason=problem, cached=False)
+            continue
+        try:
+            key = _cache_key(os.stat(path), ranges, full, probe_fn)
+        except OSError:  # vanished since: let the probe say so
+            key = None
+        entry = cache.get(path)
+        if key is not None and entry and entry.get('key') == key:
+            records[video] = dict(entry['record'], cached=True)
+            continue
+        tasks.append(ProbeTask(path, tuple(ranges)))
+        task_meta.append((video, key))
+
+    bar = ProgressBar(len(tasks)) if progress and tasks else None
+    try:
+        with closing(imap_isolated(probe_fn, tasks, workers, timeout)) as results:
+            for result in results:
+                video, key = task_meta[result.index]
+                if result.ok:
+                    record = result.value
+                    if key is not None:
+                        cache[record['path']] = dict(key=key, record=record)
+                else:
+                    record = _failed_record(result.task.path, result)
+                records[video] = dict(record, cached=False)
+                if bar:
+                    bar.update()
+    finally:
+        if bar:
+            bar.close()
+
+    kept: List[Segment] = []
+    dropped: List[dict] = []
+    clamped: List[dict] = []
+    for seg in segments:
+        record = records[seg.video]
+        entry = dict(narration_id=seg.narration_id, video=seg.video,
+                     start=seg.start, stop=seg.stop)
+        if not record['ok']:
+            dropped.append(dict(entry, reason='bad_video', detail=record['reason']))
+            continue
+        num_frames, stop = record['num_frames'], seg.stop
+        if stop >= num_frames:
+            if not clamp or seg.start >= num_frames:
+                dropped.append(dict(entry, reason='out_of_range', detail=(
+                    f'frames {seg.start}..{seg.stop} but the video has '
+                    f'{num_frames} (0..{num_frames - 1})')))
+                continue
+            stop = num_frames - 1
+        bad = _bad_frames_in(record, seg.start, stop)
+        if bad:
+            dropped.append(dict(entry, reason='undecodable_frames', detail=(
+                f'frame(s) {", ".join(map(str, bad[:5]))} fail to decode: '
+                f'{record["frame_error"]}')))
+            continue
+        if stop != seg.stop:
+            clamped.append(dict(entry, clamped_stop=stop, num_frames=num_frames))
+        kept.append(replace(seg, stop=stop))
+
+    write_list(out_path, kept)
+    if cache_path:
+        save_cache(cache_path, cache)
+
+    bad_videos = [dict(video=v, reason=r['reason'], log=r.get('log'))
+                  for v, r in records.items() if not r['ok']]
+    with_bad_frames = [dict(video=v, num_frames=r['num_frames'],
+                            bad_frames=r['bad_frames'], frame_error=r['frame_error'])
+                       for v, r in records.items() if r['ok'] and r['bad_frames']]
+    by_reason = {reason: 0 for reason in DROP_REASONS}
+    for entry in dropped:
+        by_reason[entry['reason']] += 1
+    cached = sum(r['cached'] for r in records.values())
+    report = dict(
+        arguments=dict(list=list_path, data_root=data_root, out=out_path,
+                       report=report_path, workers=workers, timeout=timeout,
+                       full=full, clamp=clamp, cache=cache_path),
+        counts=dict(
+            videos=dict(total=len(records), probed=len(tasks), cached=cached,
+                        ok=len(records) - len(bad_videos), bad=len(bad_videos),
+                        with_bad_frames=len(with_bad_frames)),
+            segments={'in': len(segments), 'kept': len(kept), 'dropped': len(dropped),
+                      'dropped_by_reason': by_reason, 'clamped': len(clamped)}),
+        bad_videos=bad_videos,
+        videos_with_bad_frames=with_bad_frames,
+        dropped_segments=dropped,
+        clamped_segments=clamped,
+        videos={v: dict(ok=r['ok'], num_frames=r['num_frames'], fps=r['fps'],
+                        checked_frames=r['checked_frames'], cached=r['cached'])
+                for v, r in records.items()},
+        elapsed_s=round(time.monotonic() - started, 3))
+    with atomic_write(report_path) as f:
+        json.dump(report, f, indent=1)
+    return report

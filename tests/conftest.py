@@ -1,0 +1,34 @@
+"""Shared fixtures: real synthetic EPIC datasets written with PyAV/libx264."""
+import os
+import os.path as osp
+
+import pytest
+
+from epic_mmaction.synthetic.generator import SyntheticConfig, generate
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_EPIC = osp.join(osp.dirname(REPO), 'shared', 'epic100')
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: long-running (CI runs them too)')
+
+
+@pytest.fixture(scope='session')
+def official_epic_dir() -> str:
+    """The official EPIC-100 CSVs beside the checkout (CI always has them)."""
+    if not osp.isdir(SHARED_EPIC):
+        if os.environ.get('CI'):
+            pytest.fail(f'{SHARED_EPIC} is missing on CI')
+        pytest.skip('official EPIC-100 CSVs (../shared/epic100) not available')
+    return SHARED_EPIC
+
+
+@pytest.fixture(scope='session')
+def small_epic(tmp_path_factory):
+    """A small synthetic dataset (all splits, 59.94 and 50 fps, quirks on)."""
+    root = str(tmp_path_factory.mktemp('small_epic'))
+    cfg = SyntheticConfig(videos={'train': 3, 'validation': 2, 'test': 1},
+                          duration=20, width=160, height=90, seed=3)
+    plans = generate(root, cfg, workers=2)
+    return root, plans, cfg

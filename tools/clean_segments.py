@@ -1,0 +1,99 @@
+"""Drop segments whose videos are missing, corrupted or too short for them.
+
+Probes every video of LIST with decord in worker processes (a video that
+hangs or crashes the decoder costs only itself), then writes the segments
+that decode to CLEAN_LIST and what was dropped, and why, to REPORT.json.
+
+Example::
+
+    python tools/clean_segments.py data_lists/train.txt --data-root data/epic \\
+        --out data_lists/train_clean.txt --report work_dirs/train_clean.json
+"""
+import argparse
+import importlib.util
+import os.path as osp
+import sys
+
+if importlib.util.find_spec('epic_mmaction') is None:
+    # run from a checkout without installing: the package sits beside tools/
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from epic_mmaction.annotations.listfile import ListFormatError  # noqa: E402
+from epic_mmaction.cleaning.cleaner import (  # noqa: E402
+    DEFAULT_FULL_TIMEOUT, DEFAULT_TIMEOUT, CleanerError, clean_segments,
+    default_cache_path, default_workers)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be >= 1, got {text}')
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
+    return value
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('list', help='segment list to clean')
+    p.add_argument('--data-root', required=True,
+                   help='folder the video paths in the list are relative to')
+    p.add_argument('--out', required=True, help='clean list to write')
+    p.add_argument('--report', required=True, help='JSON report to write')
+    p.add_argument('--workers', type=positive_int, default=default_workers(),
+                   help='probe processes. Defaults to min(8, CPUs) = %(default)s')
+    p.add_argument('--timeout', type=positive_float, default=None,
+                   help='seconds per video before its probe is killed and the '
+                   f'video counted bad. Defaults to {DEFAULT_TIMEOUT:g}, or '
+                   f'{DEFAULT_FULL_TIMEOUT:g} with --full')
+    p.add_argument('--full', action='store_true',
+                   help='decode every frame of every segment, not only the first '
+                   'and last (slow: about as long as decoding the dataset once)')
+    p.add_argument('--clamp', action='store_true',
+                   help='cut segments that run past the last frame instead of '
+                   'dropping them')
+    p.add_argument('--cache', default=None,
+                   help='probe cache, reused for unchanged videos. Defaults to '
+                   'OUT.probe-cache.json')
+    p.add_argument('--no-cache', action='store_true',
+                   help='probe every video again and write no cache')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    cache = None if args.no_cache else (args.cache or default_cache_path(args.out))
+    try:
+        report = clean_segments(
+            args.list, args.data_root, args.out, args.report, workers=args.workers,
+            timeout=args.timeout, full=args.full, clamp=args.clamp,
+            cache_path=cache, progress=not args.quiet)
+    except (CleanerError, ListFormatError) as e:
+        print(f'clean_segments.py: error: {e}', file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f'clean_segments.py: error: cannot write '
+              f'{e.filename or args.out}: {e.strerror}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print('clean_segments.py: interrupted; nothing written', file=sys.stderr)
+        return 130
+    videos, segs = report['counts']['videos'], report['counts']['segments']
+    reasons = ', '.join(f'{n} {r}' for r, n in segs['dropped_by_reason'].items() if n)
+    print(f'kept {segs["kept"]}/{segs["in"]} segments -> {args.out} '
+          f'(dropped {segs["dropped"]}{": " + reasons if reasons else ""}; '
+          f'clamped {segs["clamped"]})')
+    print(f'videos: {videos["bad"]}/{videos["total"]} bad, '
+          f'{videos["with_bad_frames"]} with undecodable frames; probed '
+          f'{videos["probed"]}, {videos["cached"]} from cache -> report {args.report}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
