@@ -10,16 +10,10 @@ Example::
         --out data_lists/train_clean.txt --report work_dirs/train_clean.json
 """
 import argparse
-import importlib.util
-import os.path as osp
 import sys
 
-if importlib.util.find_spec('epic_mmaction') is None:
-    # run from a checkout without installing: the package sits beside tools/
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from epic_mmaction.annotations.listfile import ListFormatError  # noqa: E402
-from epic_mmaction.cleaning.cleaner import (  # noqa: E402
+from epic_mmaction.annotations.listfile import ListFormatError
+from epic_mmaction.cleaning.cleaner import (
     DEFAULT_FULL_TIMEOUT, DEFAULT_TIMEOUT, CleanerError, clean_segments,
     default_cache_path, default_workers)
 
@@ -78,11 +72,11 @@ def main(argv=None) -> int:
         print(f'clean_segments.py: error: {e}', file=sys.stderr)
         return 2
     except OSError as e:
-        print(f'clean_segments.py: error: cannot write '
-              f'{e.filename or args.out}: {e.strerror}', file=sys.stderr)
+        print(f'clean_segments.py: error: {e.strerror}: {e.filename}',
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print('clean_segments.py: interrupted; nothing written', file=sys.stderr)
+        print('clean_segments.py: interrupted', file=sys.stderr)
         return 130
     videos, segs = report['counts']['videos'], report['counts']['segments']
     reasons = ', '.join(f'{n} {r}' for r, n in segs['dropped_by_reason'].items() if n)

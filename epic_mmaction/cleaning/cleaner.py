@@ -30,7 +30,6 @@ import os.path as osp
 import sys
 import time
 import warnings
-from collections import OrderedDict
 from contextlib import closing
 from dataclasses import replace
 from typing import Callable, Dict, List, Optional, TextIO, Tuple
@@ -107,9 +106,9 @@ class ProgressBar:
             self.stream.flush()
 
 
-def probe_ranges(segments: List[Segment], full: bool) -> 'OrderedDict[str, List[Range]]':
+def probe_ranges(segments: List[Segment], full: bool) -> Dict[str, List[Range]]:
     """Frames to decode per video, in list order of first appearance."""
-    wanted: 'OrderedDict[str, List[Range]]' = OrderedDict()
+    wanted: Dict[str, List[Range]] = {}
     for seg in segments:
         ranges = wanted.setdefault(seg.video, [])
         if full:
@@ -122,7 +121,8 @@ def probe_ranges(segments: List[Segment], full: bool) -> 'OrderedDict[str, List[
 
 
 def _func_name(func: Callable) -> str:
-    return f'{func.__module__}.{func.__qualname__}'
+    return (f"{getattr(func, '__module__', '')}."
+            f"{getattr(func, '__qualname__', type(func).__name__)}")
 
 
 def _cache_key(st: os.stat_result, ranges: List[Range], full: bool,
@@ -253,7 +253,12 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
         tasks.append(ProbeTask(path, tuple(ranges)))
         task_meta.append((video, key))
 
-    bar = ProgressBar(len(tasks)) if progress and tasks else None
+    bar = None
+    if progress and tasks:
+        print(f'probing {len(tasks)} videos with {min(workers, len(tasks))} '
+              f'workers ({len(records)} settled without decoding or cached)',
+              file=sys.stderr, flush=True)
+        bar = ProgressBar(len(tasks))
     try:
         with closing(imap_isolated(probe_fn, tasks, workers, timeout)) as results:
             for result in results:

@@ -78,6 +78,10 @@ def _worker_main(conn: Connection, func: Callable, log_path: str) -> None:
             conn.send(('error', f'cannot send the result back: {e}'))
 
 
+def _name(func: Callable) -> str:
+    return getattr(func, '__qualname__', repr(func))
+
+
 def describe_exit(exitcode: Optional[int]) -> str:
     """'crashed (signal SIGSEGV)' / 'crashed (exit code 3)' for a dead worker."""
     if exitcode is not None and exitcode < 0:
@@ -175,16 +179,16 @@ def imap_isolated(func: Callable[[Any], Any], tasks: Sequence[Any],
             for worker in pool:
                 if worker.ready and worker.job is None and pending:
                     worker.send(*pending.popleft())
-            now = time.monotonic()
             deadlines = [w.sent + timeout if w.ready else w.started + startup_timeout
                          for w in pool if w.job is not None or not w.ready]
-            wait_for = max(0.0, min(deadlines) - now) if deadlines else None
+            wait_for = (max(0.0, min(deadlines) - time.monotonic())
+                        if deadlines else None)
             ready = set(wait([w.conn for w in pool] + [w.proc.sentinel for w in pool],
                              wait_for))
             now = time.monotonic()
             for worker in list(pool):
                 result = None
-                dead = False
+                dead = worker.proc.sentinel in ready and worker.conn not in ready
                 if worker.conn in ready:
                     try:
                         message = worker.conn.recv()
@@ -197,14 +201,12 @@ def imap_isolated(func: Callable[[Any], Any], tasks: Sequence[Any],
                             result = finish(worker, 'ok', value=message[1])
                         else:
                             result = finish(worker, 'error', error=message[1])
-                elif worker.proc.sentinel in ready:
-                    dead = True
                 if dead:
                     worker.kill()
                     pool.remove(worker)
                     if not worker.ready:
                         raise RuntimeError(
-                            f'a worker process for {getattr(func, "__qualname__", func)} '
+                            f'a worker process for {_name(func)} '
                             f'{describe_exit(worker.proc.exitcode)} while starting; '
                             'see its traceback above')
                     if worker.job is not None:
@@ -212,29 +214,36 @@ def imap_isolated(func: Callable[[Any], Any], tasks: Sequence[Any],
                                         error=describe_exit(worker.proc.exitcode),
                                         log=_read_tail(worker.log_path))
                 elif worker.job is not None and now >= worker.sent + timeout:
-                    worker.kill()  # SIGKILL: code stuck in native loops may ignore SIGTERM
+                    # SIGKILL: code stuck in a native loop may ignore SIGTERM
+                    worker.kill()
                     pool.remove(worker)
-                    result = finish(worker, 'timeout', error=f'timeout after {timeout:g}s',
+                    result = finish(worker, 'timeout',
+                                    error=f'timeout after {timeout:g}s',
                                     log=_read_tail(worker.log_path))
                 elif not worker.ready and now >= worker.started + startup_timeout:
                     worker.kill()
                     pool.remove(worker)
                     raise RuntimeError(
-                        f'a worker process did not start within {startup_timeout:g}s; '
-                        'the machine may be overloaded: use fewer workers')
+                        f'a worker process for {_name(func)} did not start within '
+                        f'{startup_timeout:g}s; the machine may be overloaded: '
+                        'use fewer workers')
                 idle = sum(w.job is None for w in pool)
                 if worker not in pool and len(pool) < workers and idle < len(pending):
                     spawn()
                 if result is not None:
                     yield result
-            # an idle worker with nothing left to do can go
+            # a worker with nothing left to do can go
             for worker in list(pool):
                 if worker.ready and worker.job is None and not pending:
                     worker.stop()
                     pool.remove(worker)
     finally:
+        # only on an error or interrupt: busy workers are killed, not waited for
         for worker in pool:
-            worker.stop()
+            if worker.job is None and worker.ready:
+                worker.stop()
+            else:
+                worker.kill()
         shutil.rmtree(log_dir, ignore_errors=True)
 
 

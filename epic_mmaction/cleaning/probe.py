@@ -4,14 +4,18 @@
 hang or crash in native code on a broken file. It never raises for a bad
 file: the record it returns says what is wrong.
 
-What decord does on broken files (decord 0.6.0, observed on synthetic H.264):
-opening fails for zero-byte, random, headerless, audio-only and most
-truncated files; a file cut at a packet boundary opens with fewer frames;
-a file cut inside its last packet, or with damaged bytes in the middle,
-opens and fails with "Error sending packet" on some frames. A decoding
-error can surface on a frame *before* the damaged one (the decoder thread
-reads ahead) and keeps recurring until the next seek, so failed chunks are
-retried frame by frame, each after a fresh seek.
+What decord 0.6.0 does on broken files (synthetic H.264, tests/cleaning):
+opening fails for zero-byte, random, audio-only, index-less and most
+truncated files, often with the cause only in its log (captured here); a
+video stream without frames counts as no stream; a file cut exactly at a
+packet boundary opens with fewer frames; one cut inside its last packet or
+with damaged bytes in the middle opens, and ``get_batch`` raises "Error
+sending packet" for some frames. No hang, crash or silently repeated frame
+was seen. The error can surface on frames well *before* the damage (the
+demuxer runs ahead of decord's decoder thread, up to a GOP under load),
+recurs until the next seek and varies from run to run; so a failed chunk is
+retried frame by frame after a fresh seek, and the frames flagged are ones
+decord may fail on in training too.
 """
 import contextlib
 import math
@@ -94,6 +98,16 @@ def _clean_log(text: str) -> List[str]:
         if line and line not in lines:
             lines.append(line)
     return lines[-_LOG_LINES:]
+
+
+def _open_causes(log: List[str], path: str) -> List[str]:
+    """Log lines without the component name and path, for a short reason."""
+    causes = []
+    for line in log:
+        line = line.split(': ', 1)[1] if re.match(r'[\w,]+: ', line) else line
+        line = line.replace(f'ERROR opening: {path}, ', '')
+        causes.append(line)
+    return causes
 
 
 @contextlib.contextmanager
@@ -179,9 +193,14 @@ def probe_video(task: ProbeTask) -> dict:
         if 'cannot find video stream' in message:
             record['reason'] = f'no video stream ({message})'
         else:
-            details = '; '.join(log)
-            record['reason'] = (f'cannot open with decord: {message}'
-                                + (f' ({details})' if details else ''))
+            # decord's own message can be just 'Error reading <path>...': the
+            # cause is in what it and ffmpeg logged
+            details = '; '.join(_open_causes(log, task.path))
+            if message.startswith('Error reading') and details:
+                record['reason'] = f'cannot open with decord: {details}'
+            else:
+                record['reason'] = (f'cannot open with decord: {message}'
+                                    + (f' ({details})' if details else ''))
     elif record['num_frames'] == 0:
         record['reason'] = 'no frames (decord counts 0)'
     elif not (math.isfinite(fps) and fps > 0):

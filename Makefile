@@ -1,0 +1,46 @@
+# Two entry points, each installs what it needs into a venv (.venv) first:
+#   make demo   the main job on the built-in synthetic EPIC dataset
+#   make test   the test suite
+# TORCH picks the torch build: plain `torch` from PyPI is the CUDA build;
+# CPU-only machines (and CI) use e.g. TORCH='torch==2.13.0' (a CPU wheel there).
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch
+PYTEST_ARGS ?=
+DEMO_DIR ?= data/synthetic_epic
+DEMO_LISTS ?= data_lists/synthetic_epic
+WORKERS ?= 2
+PY := $(VENV)/bin/python
+SPLITS := train val test
+
+.PHONY: venv demo test clean-demo
+
+$(VENV)/.installed: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[tests]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(PY) tools/make_synthetic_epic.py $(DEMO_DIR) --workers $(WORKERS)
+	$(PY) tools/build_annotations.py $(DEMO_DIR) --data-root $(DEMO_DIR)/videos \
+		--out-dir $(DEMO_LISTS)
+	for split in $(SPLITS); do \
+		$(PY) tools/clean_segments.py $(DEMO_LISTS)/epic100_$$split.txt \
+			--data-root $(DEMO_DIR)/videos --workers $(WORKERS) \
+			--out $(DEMO_LISTS)/epic100_$${split}_clean.txt \
+			--report $(DEMO_LISTS)/epic100_$${split}_clean.report.json || exit 1; \
+	done
+	for split in $(SPLITS); do \
+		EPIC_VIDEOS=$(DEMO_DIR)/videos EPIC_LISTS=$(DEMO_LISTS) \
+		$(PY) tools/check_clips.py configs/_base_/datasets/synthetic_epic_segments.py \
+			--split $$split --truth $(DEMO_DIR)/synthetic_truth.json || exit 1; \
+	done
+
+test: venv
+	$(PY) -m pytest -rs --durations=15 $(PYTEST_ARGS)
+
+clean-demo:
+	rm -rf $(DEMO_DIR) $(DEMO_LISTS)

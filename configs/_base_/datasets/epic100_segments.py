@@ -1,0 +1,94 @@
+# EPIC-KITCHENS-100 segments decoded straight from the full-length videos.
+# Paths come from the environment, so one config serves every cluster:
+#   EPIC_VIDEOS  video root (holds PXX/PXX_YY.MP4, as in the list files)
+#   EPIC_LISTS   folder with the (cleaned) list files and pairs.json
+# Sampling defaults suit X3D-S (13 frames, every 6th, 160 px); model configs
+# override the pipelines.
+custom_imports = dict(imports=['epic_mmaction'], allow_failed_imports=False)
+default_scope = 'mmaction'
+
+dataset_type = 'EpicSegmentVideoDataset'
+data_root = '{{$EPIC_VIDEOS:data/EPIC-KITCHENS}}'
+lists_root = '{{$EPIC_LISTS:data_lists}}'
+ann_file_train = f'{lists_root}/epic100_train_clean.txt'
+ann_file_val = f'{lists_root}/epic100_val_clean.txt'
+ann_file_test = f'{lists_root}/epic100_test_clean.txt'
+pairs_file = f'{lists_root}/pairs.json'
+label_mode = 'verb_noun'
+
+clip_len, frame_interval = 13, 6
+crop_size, short_side = 160, 182
+meta_keys = ('narration_id', 'participant_id', 'video_id', 'verb_label',
+             'noun_label', 'segment_start', 'segment_stop')
+
+train_pipeline = [
+    dict(type='SegmentDecordInit', num_threads=1, cache_size=4),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
+         num_clips=1),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='RandomResizedCrop'),
+    dict(type='Resize', scale=(crop_size, crop_size), keep_ratio=False),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
+val_pipeline = [
+    dict(type='SegmentDecordInit', num_threads=1, cache_size=4),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
+         num_clips=1, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='CenterCrop', crop_size=crop_size),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='SegmentDecordInit', num_threads=1, cache_size=4),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
+         num_clips=2, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='CenterCrop', crop_size=crop_size),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_train,
+        data_prefix=dict(video=data_root),
+        label_mode=label_mode,
+        pairs_file=pairs_file,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_val,
+        data_prefix=dict(video=data_root),
+        label_mode=label_mode,
+        pairs_file=pairs_file,
+        pipeline=val_pipeline,
+        test_mode=True))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_test,
+        data_prefix=dict(video=data_root),
+        label_mode=label_mode,
+        pairs_file=pairs_file,
+        pipeline=test_pipeline,
+        test_mode=True))

@@ -1,0 +1,98 @@
+"""Load clips the way training does and check them (``tools/check_clips.py``).
+
+Two passes over the same samples: the config's full pipeline (shapes, decode
+errors, time per clip), and its loading prefix up to ``DecordDecode``, where
+the decoded frames are compared with the sampled ``frame_inds`` and the
+segment; on synthetic data, also with the frame codes burnt into the frames
+and with the generator's ground truth (each frame shows the labelled action).
+"""
+import copy
+import json
+import time
+from typing import Optional
+
+import numpy as np
+
+from mmaction.registry import DATASETS
+
+
+def _loading_prefix(pipeline: list) -> list:
+    for i, step in enumerate(pipeline):
+        if step['type'] == 'DecordDecode':
+            return pipeline[:i + 1]
+    raise ValueError('the pipeline has no DecordDecode step')
+
+
+def _truth_lookup(truth_path: str):
+    """video_id -> (event starts, events) from ``synthetic_truth.json``."""
+    with open(truth_path, encoding='utf-8') as f:
+        truth = json.load(f)
+    return {v['video_id']: (np.array([e['start'] for e in v['events']]), v['events'])
+            for v in truth['videos']}
+
+
+def _label_problem(lookup, results, codes) -> Optional[str]:
+    starts, events = lookup[results['video_id']]
+    labelled = results['verb_label'] >= 0
+    for code in np.unique(codes):
+        event = events[int(np.searchsorted(starts, code, side='right')) - 1]
+        if not event['annotated'] or (labelled and (
+                event['verb'], event['noun']) != (results['verb_label'],
+                                                  results['noun_label'])):
+            return (f"{results['narration_id']}: frame {code} shows verb "
+                    f"{event['verb']} noun {event['noun']}"
+                    f"{'' if event['annotated'] else ' (a distractor)'}, labelled "
+                    f"{results['verb_label']} {results['noun_label']}")
+    return None
+
+
+def check_clips(dataset_cfg: dict, num: Optional[int] = None,
+                frame_codes: bool = False, seed: int = 0,
+                truth: Optional[str] = None) -> dict:
+    """Check ``num`` samples (all if None) of a dataset config; returns a report.
+
+    ``truth`` (a synthetic ``synthetic_truth.json``) also checks that every
+    decoded frame shows the labelled action; it implies ``frame_codes``.
+    """
+    from ..synthetic.framecode import FrameCodeError, read_frame_codes
+    lookup = _truth_lookup(truth) if truth else None
+    frame_codes = frame_codes or lookup is not None
+    full = DATASETS.build(copy.deepcopy(dataset_cfg))
+    raw_cfg = copy.deepcopy(dataset_cfg)
+    raw_cfg['pipeline'] = _loading_prefix(raw_cfg['pipeline'])
+    raw = DATASETS.build(raw_cfg)
+    indices = np.arange(len(full))
+    if num is not None and num < len(full):
+        indices = np.sort(np.random.default_rng(seed).choice(indices, num, replace=False))
+    problems, shapes, seconds = [], set(), []
+    for idx in indices.tolist():
+        start = time.perf_counter()
+        packed = full[idx]
+        seconds.append(time.perf_counter() - start)
+        shapes.add(tuple(packed['inputs'].shape))
+        results = raw[idx]
+        nid = results['narration_id']
+        inds = np.asarray(results['frame_inds'])
+        lo, hi = results['segment_start'], results['segment_stop']
+        if inds.min() < lo or inds.max() > hi:
+            problems.append(f'{nid}: frames {inds.min()}..{inds.max()} outside {lo}..{hi}')
+        if len(results['imgs']) != len(inds):
+            problems.append(f'{nid}: {len(results["imgs"])} frames for {len(inds)} indices')
+        if frame_codes:
+            try:
+                codes = read_frame_codes(results['imgs'])
+            except FrameCodeError as e:
+                problems.append(f'{nid}: {e}')
+                continue
+            if not np.array_equal(codes, inds):
+                bad = np.flatnonzero(codes != inds)[0]
+                problems.append(f'{nid}: decoded frame {codes[bad]} where frame '
+                                f'{inds[bad]} was asked for')
+            elif lookup is not None:
+                problem = _label_problem(lookup, results, codes)
+                if problem:
+                    problems.append(problem)
+    return dict(samples=len(indices), dataset_size=len(full), problems=problems,
+                input_shapes=sorted(shapes),
+                ms_per_clip_median=1000 * float(np.median(seconds)) if seconds else 0.0,
+                frame_codes_checked=frame_codes, labels_checked=lookup is not None)

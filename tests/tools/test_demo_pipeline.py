@@ -1,0 +1,82 @@
+"""The README's demo, tool by tool, as real subprocesses: generate -> build -> clean -> check."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import REPO
+
+CONFIG = osp.join(REPO, 'configs', '_base_', 'datasets', 'synthetic_epic_segments.py')
+
+
+def tool(name, *args, env=None):
+    result = subprocess.run([sys.executable, osp.join(REPO, 'tools', name), *map(str, args)],
+                            capture_output=True, text=True, cwd=REPO, timeout=600,
+                            env={**os.environ, **(env or {})})
+    return result
+
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    data = tmp_path_factory.mktemp('demo_data')
+    lists = tmp_path_factory.mktemp('demo_lists')
+    out = tool('make_synthetic_epic.py', data, '--videos', 2, 1, 1, '--duration', 15,
+               '--size', '160x90', '--workers', 2)
+    assert out.returncode == 0, out.stderr
+    out = tool('build_annotations.py', data, '--data-root', data / 'videos',
+               '--out-dir', lists)
+    assert out.returncode == 0, out.stderr
+    for split in ('train', 'val', 'test'):
+        out = tool('clean_segments.py', lists / f'epic100_{split}.txt', '--data-root',
+                   data / 'videos', '--out', lists / f'epic100_{split}_clean.txt',
+                   '--report', lists / f'epic100_{split}_clean.report.json',
+                   '--workers', 2)
+        assert out.returncode == 0, out.stderr
+    return data, lists
+
+
+def test_clean_lists_keep_every_good_segment(demo):
+    _, lists = demo
+    for split in ('train', 'val', 'test'):
+        raw = open(lists / f'epic100_{split}.txt').read()
+        clean = open(lists / f'epic100_{split}_clean.txt').read()
+        assert raw == clean and raw.strip()
+        report = json.load(open(lists / f'epic100_{split}_clean.report.json'))
+        assert report['counts']['videos']['bad'] == 0
+        assert report['counts']['segments']['kept'] == len(raw.splitlines())
+
+
+@pytest.mark.parametrize('split', ['train', 'val', 'test'])
+def test_check_clips_with_the_demo_config(demo, split):
+    data, lists = demo
+    env = dict(EPIC_VIDEOS=str(data / 'videos'), EPIC_LISTS=str(lists))
+    out = tool('check_clips.py', CONFIG, '--split', split, '--truth',
+               data / 'synthetic_truth.json', env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert 'all clips decoded exactly inside their segments' in out.stdout
+    assert '(1, 3, 13, 160, 160)' in out.stdout or '(2, 3, 13, 160, 160)' in out.stdout
+
+
+def test_check_clips_catches_a_wrong_frame_range(demo, tmp_path):
+    """A list shifted by 30 frames decodes other actions: the truth check fails."""
+    data, lists = demo
+    lines = open(lists / 'epic100_val_clean.txt').read().splitlines()
+    shifted = []
+    for line in lines[:-1]:  # the last segment ends the video: cannot shift it
+        video, start, stop, *rest = line.split()
+        shifted.append(' '.join([video, str(int(start) + 30), str(int(stop) + 30), *rest]))
+    (tmp_path / 'epic100_val_clean.txt').write_text('\n'.join(shifted) + '\n')
+    (tmp_path / 'pairs.json').write_text(open(lists / 'pairs.json').read())
+    truth = str(data / 'synthetic_truth.json')
+    env = dict(EPIC_VIDEOS=str(data / 'videos'), EPIC_LISTS=str(tmp_path))
+    out = tool('check_clips.py', CONFIG, '--split', 'val', '--frame-codes', env=env)
+    assert out.returncode == 0  # codes match frame_inds: decoding itself is exact
+    out = tool('check_clips.py', CONFIG, '--split', 'val', '--truth', truth, env=env)
+    assert out.returncode == 1 and 'PROBLEM' in out.stdout and 'labelled' in out.stdout
+    env['EPIC_LISTS'] = str(lists)
+    out = tool('check_clips.py', CONFIG, '--split', 'val', '--truth', truth, env=env)
+    assert out.returncode == 0, out.stdout
+    assert 'show their labelled actions' in out.stdout
