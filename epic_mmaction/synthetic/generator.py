@@ -185,6 +185,17 @@ def _annotation_row(plan: VideoPlan, k: int, event: Action, labelled: bool) -> d
     return row
 
 
+def narration_events(plans: Sequence[VideoPlan]) -> Dict[str, tuple]:
+    """``narration_id -> (plan, event)`` for every annotated event: the truth
+    behind each CSV row (quirk rows aside)."""
+    found = {}
+    for plan in plans:
+        actions = [e for e, annotated in zip(plan.events, plan.annotated) if annotated]
+        for k, event in enumerate(actions):
+            found[f'{plan.video_id}_{k}'] = (plan, event)
+    return found
+
+
 def annotation_rows(plan: VideoPlan, quirks: bool) -> List[dict]:
     """EPIC CSV rows for the annotated events; with ``quirks``, EPIC's oddities.
 

@@ -12,6 +12,7 @@ from epic_mmaction.annotations.frames import parse_timestamp
 from epic_mmaction.annotations.listfile import read_list
 from epic_mmaction.annotations.pairs import PairVocabulary
 from epic_mmaction.annotations.records import read_classes
+from epic_mmaction.synthetic.generator import narration_events
 
 from ..conftest import REPO
 
@@ -89,24 +90,13 @@ def test_official_csv_frames_mode_agrees(official_epic_dir, tmp_path):
     assert not osp.exists(osp.join(tmp_path, 'pairs.json'))
 
 
-def _truth_segments(plans):
-    out = {}
-    for p in plans:
-        k = 0
-        for e, annotated in zip(p.events, p.annotated):
-            if annotated:
-                out[f'{p.video_id}_{k}'] = (p, e)
-                k += 1
-    return out
-
-
 @pytest.mark.parametrize('fps_source', ['file', 'video_info'])
 def test_synthetic_lists_match_truth_exactly(small_epic, tmp_path, fps_source):
     root, plans, _ = small_epic
     build_annotations(BuildOptions(annotations_dir=root, out_dir=str(tmp_path),
                                    data_root=osp.join(root, 'videos'),
                                    fps_source=fps_source))
-    truth = _truth_segments(plans)
+    truth = narration_events(plans)
     for split in ('train', 'val', 'test'):
         segs = read_list(osp.join(tmp_path, f'epic100_{split}.txt'))
         assert segs

@@ -16,7 +16,8 @@ from epic_mmaction.annotations.builder import BuildOptions, build_annotations
 from epic_mmaction.annotations.listfile import Segment, read_list, write_list
 from epic_mmaction.datasets import EpicSegmentVideoDataset, VideoReadError
 from epic_mmaction.synthetic.framecode import read_frame_codes
-from epic_mmaction.synthetic.generator import SyntheticConfig, generate
+from epic_mmaction.synthetic.generator import (SyntheticConfig, generate,
+                                               narration_events)
 from mmaction.registry import DATASETS
 
 init_default_scope('mmaction')
@@ -80,15 +81,8 @@ def long_videos(tmp_path_factory):
 
 
 def _events_by_narration(plans):
-    events = {}
-    for p in plans:
-        k = 0
-        for e, annotated in zip(p.events, p.annotated):
-            if annotated:
-                events[f'{p.video_id}_{k}'] = dict(start=e.start, stop=e.stop,
-                                                  verb=e.verb, noun=e.noun)
-                k += 1
-    return events
+    return {nid: dict(start=e.start, stop=e.stop, verb=e.verb, noun=e.noun)
+            for nid, (_, e) in narration_events(plans).items()}
 
 
 def _start_middle_end(dataset):
