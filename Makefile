@@ -1,5 +1,6 @@
 # Two entry points, each installs what it needs into a venv (.venv) first:
-#   make demo   the main job on the built-in synthetic EPIC dataset
+#   make demo   the main job on the built-in synthetic EPIC dataset: generate ->
+#               build lists -> clean -> check clips -> train X3D-S -> test
 #   make test   the test suite
 # TORCH picks the torch build: plain `torch` from PyPI is the CUDA build;
 # CPU-only machines (and CI) use e.g. TORCH='torch==2.13.0' (a CPU wheel there).
@@ -9,6 +10,8 @@ TORCH ?= torch
 PYTEST_ARGS ?=
 DEMO_DIR ?= data/synthetic_epic
 DEMO_LISTS ?= data_lists/synthetic_epic
+DEMO_WORK ?= work_dirs/demo_x3d_s
+DEMO_CONFIG ?= configs/demo/x3d_s_demo_verbnoun_synthetic.py
 WORKERS ?= 2
 PY := $(VENV)/bin/python
 SPLITS := train val test
@@ -24,7 +27,8 @@ $(VENV)/.installed: setup.py
 venv: $(VENV)/.installed
 
 demo: venv
-	$(PY) tools/make_synthetic_epic.py $(DEMO_DIR) --workers $(WORKERS)
+	$(PY) tools/make_synthetic_epic.py $(DEMO_DIR) --workers $(WORKERS) \
+		--videos 12 3 2 --duration 60 --size 96x96 --object-scale 0.35
 	$(PY) tools/build_annotations.py $(DEMO_DIR) --data-root $(DEMO_DIR)/videos \
 		--out-dir $(DEMO_LISTS)
 	for split in $(SPLITS); do \
@@ -38,9 +42,14 @@ demo: venv
 		$(PY) tools/check_clips.py configs/_base_/datasets/synthetic_epic_segments.py \
 			--split $$split --truth $(DEMO_DIR)/synthetic_truth.json || exit 1; \
 	done
+	EPIC_VIDEOS=$(DEMO_DIR)/videos EPIC_LISTS=$(DEMO_LISTS) \
+		$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK)
+	EPIC_VIDEOS=$(DEMO_DIR)/videos EPIC_LISTS=$(DEMO_LISTS) \
+		$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_WORK)/last_checkpoint) \
+		--work-dir $(DEMO_WORK) --dump $(DEMO_WORK)/val_results.npz
 
 test: venv
 	$(PY) -m pytest -rs --durations=15 $(PYTEST_ARGS)
 
 clean-demo:
-	rm -rf $(DEMO_DIR) $(DEMO_LISTS)
+	rm -rf $(DEMO_DIR) $(DEMO_LISTS) $(DEMO_WORK)

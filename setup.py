@@ -60,6 +60,7 @@ setup(
         'pandas',
         'opencv-python',
         'av>=12',
+        'tensorboard',  # the configs' TensorboardVisBackend
         # undeclared by the PyPI mmaction2/mmengine wheels
         'importlib_metadata',
         'setuptools<82',  # mmengine 0.10.7 imports pkg_resources

@@ -9,6 +9,8 @@ from . import compat
 compat.apply_all()
 
 from .datasets import *  # noqa: F401,F403,E402  (registers DATASETS, TRANSFORMS)
+from .evaluation import *  # noqa: F401,F403,E402  (registers METRICS)
+from .models import *  # noqa: F401,F403,E402  (registers MODELS)
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

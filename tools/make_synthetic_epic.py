@@ -39,6 +39,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--bframes', type=int, default=d.bframes,
                    help='max consecutive B-frames, 0 for none. Defaults to %(default)s')
     p.add_argument('--crf', type=int, default=d.crf, help='x264 quality')
+    p.add_argument('--object-scale', type=float, default=d.object_scale,
+                   help='object size as a fraction of the frame height. '
+                   'Defaults to %(default)s')
     p.add_argument('--extension-every', type=int, default=d.extension_every,
                    help='every Nth video gets an extension-style PXX_1YY name '
                    '(its CSV frames count at 50 fps); 0 for none')
@@ -57,6 +60,7 @@ def main() -> None:
         videos=dict(zip(('train', 'validation', 'test'), args.videos)),
         duration=args.duration, fps=tuple(args.fps), width=args.size[0],
         height=args.size[1], gop=args.gop, bframes=args.bframes, crf=args.crf,
+        object_scale=args.object_scale,
         extension_every=args.extension_every, faststart=args.faststart,
         quirks=not args.no_quirks, seed=args.seed)
     start = time.time()

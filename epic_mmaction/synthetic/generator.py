@@ -22,8 +22,8 @@ import numpy as np
 
 from ..annotations.frames import format_timestamp
 from ..fileio import atomic_write
-from .scene import (COLOURS, NOUNS, VERBS, Action, class_rows, make_background,
-                    plan_pose, render_frame)
+from .scene import (COLOURS, MAX_EVENT_SECONDS, NOUNS, VERBS, Action, class_rows,
+                    make_background, plan_pose, render_frame)
 
 SPLITS = ('train', 'validation', 'test')
 LABELLED_COLUMNS = ['narration_id', 'participant_id', 'video_id',
@@ -57,6 +57,7 @@ class SyntheticConfig:
     gop: int = 250  # x264's default keyint, as in camera footage
     bframes: int = 2  # 0 = no B-frames
     crf: int = 20
+    object_scale: float = 0.2  # sprite side / frame height below the code strip
     extension_every: int = 2  # every 2nd video is named PXX_1YY (50 fps count)
     faststart: bool = False
     action_seconds: Sequence[float] = (1.0, 3.0)
@@ -95,7 +96,8 @@ def plan_events(num_frames: int, fps: float, width: int, height: int,
     frame, is_action, prev = 0, True, None
     while frame < num_frames:
         lo, hi = cfg.action_seconds if is_action else cfg.distractor_seconds
-        length = max(2, int(round(rng.uniform(lo, hi) * fps)))
+        hi = min(hi, MAX_EVENT_SECONDS)
+        length = max(2, int(round(rng.uniform(min(lo, hi), hi) * fps)))
         stop = min(frame + length, num_frames) - 1
         if num_frames - 1 - stop < max(2, int(lo * fps)):
             stop = num_frames - 1  # no stub at the end: the last event takes it
@@ -156,7 +158,7 @@ def encode_video(plan: VideoPlan, path: str, cfg: SyntheticConfig) -> None:
         fps = float(plan.fps)
         for event in plan.events:
             for i in range(event.start, event.stop + 1):
-                img = render_frame(background, event, i, fps)
+                img = render_frame(background, event, i, fps, cfg.object_scale)
                 frame = av.VideoFrame.from_ndarray(img, format='rgb24')
                 frame.pts = i
                 container.mux(stream.encode(frame))

@@ -26,8 +26,9 @@ SHAPES = {
 COLOURS = {'red': (220, 40, 40), 'green': (40, 190, 60), 'blue': (50, 90, 235)}
 NOUNS: List[str] = [f'{c}-{s}' for s in SHAPES for c in COLOURS]
 
-MOVE_SPEED = 0.25  # fraction of the frame's width (or height) per second
-TURN_SPEED = 150.0  # degrees per second
+MOVE_SPEED = 0.6  # fraction of the free width (or height) per second
+TURN_SPEED = 360.0  # degrees per second
+MAX_EVENT_SECONDS = 0.9 / MOVE_SPEED  # a move stays inside the frame
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,9 @@ class Action:
         return self.stop - self.start + 1
 
 
-def sprite_size(width: int, height: int) -> int:
-    return max(8, int(0.2 * (height - strip_height(width, height))))
+def sprite_size(width: int, height: int, scale: float = 0.2) -> int:
+    """Sprite side in pixels: ``scale`` of the height below the code strip."""
+    return max(8, int(scale * (height - strip_height(width, height))))
 
 
 def make_background(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -105,12 +107,12 @@ def pose_at(action: Action, frame: int, fps: float) -> Tuple[float, float, float
 
 
 def render_frame(background: np.ndarray, action: Action, frame: int,
-                 fps: float) -> np.ndarray:
+                 fps: float, object_scale: float = 0.2) -> np.ndarray:
     """The RGB frame ``frame`` of the video, with its frame code."""
     img = background.copy()
     h, w = img.shape[:2]
     top = strip_height(w, h)
-    size = sprite_size(w, h)
+    size = sprite_size(w, h, object_scale)
     x, y, angle = pose_at(action, frame, fps)
     cx = size / 2 + x * (w - size)
     cy = top + size / 2 + y * (h - top - size)

@@ -2,11 +2,10 @@
 # Paths come from the environment, so one config serves every cluster:
 #   EPIC_VIDEOS  video root (holds PXX/PXX_YY.MP4, as in the list files)
 #   EPIC_LISTS   folder with the (cleaned) list files and pairs.json
+#   EPIC_ANNOTATIONS  folder with the official CSVs (tail classes, unseen
+#                     participants) for the metric's tail/unseen rows; optional
 # Sampling defaults suit X3D-S (13 frames, every 6th, 160 px); model configs
 # override the pipelines.
-custom_imports = dict(imports=['epic_mmaction'], allow_failed_imports=False)
-default_scope = 'mmaction'
-
 dataset_type = 'EpicSegmentVideoDataset'
 data_root = '{{$EPIC_VIDEOS:data/EPIC-KITCHENS}}'
 lists_root = '{{$EPIC_LISTS:data_lists}}'
@@ -92,3 +91,17 @@ test_dataloader = dict(
         pairs_file=pairs_file,
         pipeline=test_pipeline,
         test_mode=True))
+
+epic_annotations = '{{$EPIC_ANNOTATIONS:none}}'
+with_official = epic_annotations != 'none'
+val_evaluator = dict(
+    type='EpicActionMetric', prefix='epic',
+    tail_verbs_file=(f'{epic_annotations}/EPIC_100_tail_verbs.csv'
+                     if with_official else None),
+    tail_nouns_file=(f'{epic_annotations}/EPIC_100_tail_nouns.csv'
+                     if with_official else None),
+    unseen_participants_file=(
+        f'{epic_annotations}/EPIC_100_unseen_participant_ids_validation.csv'
+        if with_official else None))
+# tools/test.py scores labelled lists (validation); the test split has no labels
+test_evaluator = val_evaluator

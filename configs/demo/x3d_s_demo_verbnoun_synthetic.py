@@ -1,0 +1,63 @@
+# X3D-S on the built-in synthetic EPIC dataset, small enough to train on a CPU
+# in minutes (make demo): 8 frames every 6th, whole frames squashed to 64x64,
+# 6 verbs x 12 nouns, fp32, 2 loader workers. No flips: they would swap
+# move-left/right and the rotation directions. Paths as `make demo` writes them.
+_base_ = ['../x3d/x3d_s_13x6_verbnoun_30e_epic100.py']
+
+data_root = '{{$EPIC_VIDEOS:data/synthetic_epic/videos}}'
+lists_root = '{{$EPIC_LISTS:data_lists/synthetic_epic}}'
+clip_len, frame_interval, size = 8, 6, 64
+meta_keys = {{_base_.meta_keys}}
+
+model = dict(cls_head=dict(num_verbs=6, num_nouns=12, mid_channels=None,
+                           dropout_ratio=0.3, label_smooth_eps=0.0))
+train_pipeline = [
+    dict(type='SegmentDecordInit'),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(size, size), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='SegmentDecordInit'),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
+         num_clips=1, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(size, size), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
+dataset = dict(data_prefix=dict(video=data_root), pairs_file=f'{lists_root}/pairs.json')
+train_dataloader = dict(
+    batch_size=8, num_workers=2, persistent_workers=True,
+    dataset=dict(ann_file=f'{lists_root}/epic100_train_clean.txt',
+                 pipeline=train_pipeline, **dataset))
+val_dataloader = dict(
+    batch_size=8, num_workers=2, persistent_workers=True,
+    dataset=dict(ann_file=f'{lists_root}/epic100_val_clean.txt',
+                 pipeline=test_pipeline, **dataset))
+test_dataloader = dict(
+    batch_size=8, num_workers=2, persistent_workers=True,
+    dataset=dict(ann_file=f'{lists_root}/epic100_val_clean.txt',
+                 pipeline=test_pipeline, **dataset))
+
+max_epochs = 15
+train_cfg = dict(max_epochs=max_epochs, val_interval=3)
+optim_wrapper = dict(type='OptimWrapper',
+                     optimizer=dict(type='AdamW', lr=4e-3, weight_decay=1e-4,
+                                    _delete_=True),
+                     clip_grad=dict(max_norm=10, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=1e-5, by_epoch=True,
+         begin=1, end=max_epochs, convert_to_iter_based=True),
+]
+default_hooks = dict(logger=dict(interval=10),
+                     checkpoint=dict(interval=3, max_keep_ckpts=2))
+custom_hooks = []
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(vis_backends=vis_backends)
+env_cfg = dict(cudnn_benchmark=False)
+randomness = dict(seed=0)

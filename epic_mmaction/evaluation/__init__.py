@@ -1,0 +1,18 @@
+"""EPIC-KITCHENS-100 evaluation: the official metric, results files."""
+from .epic_metric import EpicActionMetric, summary_table
+from .functional import (ACTION_TOP_N, ACTION_VERB_MULTIPLIER, EpicCsvError,
+                         action_ids, action_ranks, compute_action_scores,
+                         compute_epic_metrics, epic_subsets, mean_class_accuracy,
+                         read_tail_nouns, read_tail_verbs, read_unseen_participants,
+                         scores_to_ranks, topk_accuracy)
+from .results import (RESULTS_VERSION, DumpEpicResults, EpicResults, ResultsFileError,
+                      load_results, record_from_sample, save_results)
+
+__all__ = [
+    'EpicActionMetric', 'DumpEpicResults', 'summary_table', 'compute_epic_metrics',
+    'compute_action_scores', 'action_ranks', 'action_ids', 'scores_to_ranks',
+    'topk_accuracy', 'mean_class_accuracy', 'epic_subsets', 'read_tail_verbs',
+    'read_tail_nouns', 'read_unseen_participants', 'EpicCsvError', 'EpicResults',
+    'ResultsFileError', 'save_results', 'load_results', 'record_from_sample',
+    'RESULTS_VERSION', 'ACTION_TOP_N', 'ACTION_VERB_MULTIPLIER'
+]

@@ -1,0 +1,274 @@
+"""Per-narration results files: what ``tools/test.py --dump`` writes.
+
+One ``.npz`` file (loadable with ``np.load(path, allow_pickle=False)``) holds,
+for N segments, V verbs and Nn nouns:
+
+=================  ==============  ============================================
+``narration_id``   str ``[N]``     unique, e.g. ``'P01_11_0'``
+``participant_id`` str ``[N]``     e.g. ``'P01'``
+``verb_score``     float32 [N, V]  verb probabilities (averaged over test clips)
+``noun_score``     float32 [N, Nn] noun probabilities
+``verb_label``     int64 ``[N]``   ``-1`` where unlabelled (test split)
+``noun_label``     int64 ``[N]``   ``-1`` where unlabelled
+``format``         str ``[]``      ``'epic_mmaction.results'``
+``version``        int64 ``[]``    ``RESULTS_VERSION``
+=================  ==============  ============================================
+
+Export to Codabench, offline evaluation and ensembling read it with
+:func:`load_results`.
+"""
+import os.path as osp
+from dataclasses import dataclass, replace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+
+from mmaction.registry import METRICS
+
+from ..fileio import atomic_write
+
+RESULTS_FORMAT = 'epic_mmaction.results'
+RESULTS_VERSION = 1
+UNLABELLED = -1
+ID_FIELDS = ('narration_id', 'participant_id')
+SCORE_FIELDS = ('verb_score', 'noun_score')
+LABEL_FIELDS = ('verb_label', 'noun_label')
+FIELDS = ID_FIELDS + SCORE_FIELDS + LABEL_FIELDS
+
+
+class ResultsFileError(ValueError):
+    """A results file (or the records for one) that cannot be used; names it."""
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    if hasattr(value, 'detach'):  # torch.Tensor, possibly on a GPU
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def record_from_sample(sample: Mapping) -> Dict[str, Any]:
+    """Reduce one data sample (``ActionDataSample.to_dict()``) to a CPU record.
+
+    Reads the fields ``verb_score``/``noun_score`` set by the verb/noun heads
+    and the metainfo ``narration_id``, ``participant_id``, ``verb_label`` and
+    ``noun_label`` (packed by ``PackActionInputs(meta_keys=...)``).
+    """
+    missing = [key for key in FIELDS if key not in sample]
+    if missing:
+        raise KeyError(
+            f'data sample lacks {missing}: verb_score/noun_score come from a verb/noun '
+            'head, the rest from PackActionInputs(meta_keys=(\'narration_id\', '
+            '\'participant_id\', \'verb_label\', \'noun_label\'))')
+    record = {key: str(sample[key]) for key in ID_FIELDS}
+    for key in SCORE_FIELDS:
+        record[key] = _to_numpy(sample[key]).astype(np.float32).reshape(-1)
+    for key in LABEL_FIELDS:
+        record[key] = int(_to_numpy(sample[key]).reshape(()))
+    return record
+
+
+def stack_records(records: Sequence[Mapping]) -> Dict[str, np.ndarray]:
+    """Stack records of :func:`record_from_sample` into the results arrays."""
+    if not records:
+        raise ResultsFileError('no segments')
+    arrays = {key: np.array([r[key] for r in records], dtype=str) for key in ID_FIELDS}
+    for key in SCORE_FIELDS:
+        lengths = {len(r[key]) for r in records}
+        if len(lengths) > 1:
+            first = records[0]
+            odd = next(r for r in records if len(r[key]) != len(first[key]))
+            raise ResultsFileError(
+                f'{key} of {first["narration_id"]} has {len(first[key])} classes but '
+                f'that of {odd["narration_id"]} has {len(odd[key])}')
+        arrays[key] = np.stack([r[key] for r in records]).astype(np.float32)
+    for key in LABEL_FIELDS:
+        arrays[key] = np.array([r[key] for r in records], dtype=np.int64)
+    return arrays
+
+
+@dataclass(frozen=True)
+class EpicResults:
+    """The arrays of a results file (see the module docstring)."""
+    narration_id: np.ndarray
+    participant_id: np.ndarray
+    verb_score: np.ndarray
+    noun_score: np.ndarray
+    verb_label: np.ndarray
+    noun_label: np.ndarray
+    version: int = RESULTS_VERSION
+
+    def __len__(self) -> int:
+        return len(self.narration_id)
+
+    @property
+    def num_verbs(self) -> int:
+        return self.verb_score.shape[1]
+
+    @property
+    def num_nouns(self) -> int:
+        return self.noun_score.shape[1]
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """Mask of the segments with both a verb and a noun label."""
+        return (self.verb_label != UNLABELLED) & (self.noun_label != UNLABELLED)
+
+    @classmethod
+    def from_records(cls, records: Sequence[Mapping],
+                     where: str = 'results') -> 'EpicResults':
+        """Stack and validate records of :func:`record_from_sample`."""
+        try:
+            arrays = stack_records(records)
+        except ResultsFileError as e:
+            raise ResultsFileError(f'{where}: {e}') from None
+        results = cls(**arrays)
+        results.validate(where)
+        return results
+
+    def validate(self, where: str = 'results') -> None:
+        """Raise :class:`ResultsFileError` naming ``where`` if anything is off."""
+        n = len(self.narration_id)
+        for key in ID_FIELDS:
+            value = getattr(self, key)
+            if value.ndim != 1 or value.dtype.kind != 'U':
+                raise ResultsFileError(f'{where}: {key} must be a 1-D string array, got '
+                                       f'{value.dtype} {value.shape}')
+        for key in SCORE_FIELDS:
+            value = getattr(self, key)
+            if value.dtype.kind != 'f' or value.ndim != 2:
+                raise ResultsFileError(f'{where}: {key} must be a 2-D float array '
+                                       f'[segments, classes], got {value.dtype} '
+                                       f'{value.shape}')
+        for key in LABEL_FIELDS:
+            value = getattr(self, key)
+            if value.dtype.kind not in 'iu' or value.ndim != 1:
+                raise ResultsFileError(f'{where}: {key} must be a 1-D integer array, got '
+                                       f'{value.dtype} {value.shape}')
+        shapes = {key: getattr(self, key).shape for key in FIELDS}
+        if any(shape[0] != n for shape in shapes.values()):
+            raise ResultsFileError(f'{where}: arrays disagree on the number of segments: '
+                                   f'{shapes}')
+        if n == 0:
+            raise ResultsFileError(f'{where}: no segments')
+        ids, counts = np.unique(self.narration_id, return_counts=True)
+        if (counts > 1).any():
+            dup = ids[counts > 1]
+            raise ResultsFileError(f'{where}: {len(dup)} duplicate narration ids, e.g. '
+                                   f'{dup[:5].tolist()}')
+        for key in SCORE_FIELDS:
+            bad = ~np.isfinite(getattr(self, key)).all(axis=1)
+            if bad.any():
+                raise ResultsFileError(
+                    f'{where}: {key} of {bad.sum()} segments is not finite (NaN/inf), '
+                    f'e.g. {self.narration_id[bad][:5].tolist()}')
+        for key, num in (('verb_label', self.num_verbs), ('noun_label', self.num_nouns)):
+            value = getattr(self, key)
+            bad = (value < UNLABELLED) | (value >= num)
+            if bad.any():
+                raise ResultsFileError(
+                    f'{where}: {key} must be -1 (unlabelled) or in [0, {num}), got '
+                    f'{sorted(set(value[bad].tolist()))[:5]} for e.g. '
+                    f'{self.narration_id[bad][:5].tolist()}')
+
+
+def save_results(path: str,
+                 records: Union[EpicResults, Sequence[Mapping]]) -> EpicResults:
+    """Validate and atomically write a results file; return what was written.
+
+    Args:
+        path (str): Output ``.npz`` file.
+        records: An :class:`EpicResults`, or records of
+            :func:`record_from_sample` (one per segment).
+    """
+    if not str(path).endswith('.npz'):
+        raise ValueError(f'results files are .npz, got {path}')
+    if isinstance(records, EpicResults):
+        results = records
+        results.validate(path)
+    else:
+        results = EpicResults.from_records(records, where=path)
+    arrays = {key: getattr(results, key) for key in FIELDS}
+    arrays['verb_score'] = arrays['verb_score'].astype(np.float32)
+    arrays['noun_score'] = arrays['noun_score'].astype(np.float32)
+    with atomic_write(path, 'wb') as f:
+        np.savez(f, format=np.array(RESULTS_FORMAT),
+                 version=np.array(RESULTS_VERSION, dtype=np.int64), **arrays)
+    return results
+
+
+def load_results(path: str) -> EpicResults:
+    """Read and validate a results file written by :func:`save_results`."""
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except OSError as e:
+        raise ResultsFileError(f'cannot read results file {path}: '
+                               f'{e.strerror or e}') from e
+    except ValueError as e:
+        raise ResultsFileError(f'{path}: not an epic_mmaction results file ({e})') from e
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ResultsFileError(f'{path}: not an epic_mmaction results file (a single '
+                               'array, not an .npz archive)')
+    with npz:
+        try:
+            fmt = str(npz['format']) if 'format' in npz.files else None
+            if fmt != RESULTS_FORMAT:
+                raise ResultsFileError(f'{path}: not an epic_mmaction results file '
+                                       f'(format {fmt!r})')
+            version = int(npz['version'])
+            missing = [key for key in FIELDS if key not in npz.files]
+            arrays = {key: npz[key] for key in FIELDS if key in npz.files}
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, ResultsFileError):
+                raise
+            # e.g. object arrays, which allow_pickle=False refuses
+            raise ResultsFileError(f'{path}: unreadable results file ({e})') from e
+    if version != RESULTS_VERSION:
+        raise ResultsFileError(f'{path}: results format version {version}, this '
+                               f'epic_mmaction reads version {RESULTS_VERSION}')
+    if missing:
+        raise ResultsFileError(f'{path}: missing arrays {missing}')
+    results = EpicResults(version=version, **arrays)
+    results.validate(path)
+    return replace(results,
+                   verb_score=results.verb_score.astype(np.float32, copy=False),
+                   noun_score=results.noun_score.astype(np.float32, copy=False),
+                   verb_label=results.verb_label.astype(np.int64, copy=False),
+                   noun_label=results.noun_label.astype(np.int64, copy=False))
+
+
+@METRICS.register_module()
+class DumpEpicResults(BaseMetric):
+    """Write the per-narration results file of a test run (no metrics).
+
+    Collects each sample like :class:`EpicActionMetric` (labelled or not) and
+    writes ``out_file`` with :func:`save_results` in ``compute_metrics``, so
+    ``tools/test.py --dump`` appends it to the test evaluator.
+
+    Args:
+        out_file (str): The ``.npz`` file to write.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Unused (no metrics). Defaults to None.
+    """
+
+    def __init__(self, out_file: str, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if not str(out_file).endswith('.npz'):
+            raise ValueError(f'out_file must be a .npz file, got {out_file}')
+        self.out_file = out_file
+
+    def process(self, data_batch: Any, data_samples: Sequence[Mapping]) -> None:
+        self.results.extend(record_from_sample(s) for s in data_samples)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        written = save_results(self.out_file, results)
+        print_log(f'wrote {len(written)} segments ({written.labelled.sum()} labelled, '
+                  f'{written.num_verbs} verbs, {written.num_nouns} nouns) to '
+                  f'{osp.abspath(self.out_file)}', logger='current')
+        return {}
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(out_file={self.out_file!r}, '
+                f'collect_device={self.collect_device!r})')

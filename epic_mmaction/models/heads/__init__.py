@@ -1,0 +1,3 @@
+from .epic_head import EpicActionHead
+
+__all__ = ['EpicActionHead']

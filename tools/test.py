@@ -1,0 +1,63 @@
+"""Test a checkpoint: EPIC metric on labelled lists, per-narration results with --dump.
+
+Example::
+
+    python tools/test.py configs/x3d/x3d_s_13x6_verbnoun_30e_epic100.py \\
+        work_dirs/x3d_s_13x6_verbnoun_30e_epic100/best_epic_action_top1_epoch_12.pth \\
+        --dump work_dirs/x3d_s/val_results.npz
+"""
+import argparse
+import os
+import os.path as osp
+
+import epic_mmaction  # noqa: F401  (stack fixes before any mmaction.models import)
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config', help='test config file path')
+    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
+    p.add_argument('--dump', type=str, help='write per-narration verb/noun scores '
+                   '(.npz) for export, evaluation and ensembling')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config settings')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                   default='none', help='job launcher')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = p.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.dump is not None:
+        if not args.dump.endswith('.npz'):
+            raise SystemExit(f'--dump must end with .npz, got {args.dump}')
+        evaluators = cfg.test_evaluator
+        if not isinstance(evaluators, (list, tuple)):
+            evaluators = [evaluators] if evaluators else []
+        cfg.test_evaluator = [*evaluators, dict(type='DumpEpicResults', out_file=args.dump)]
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,100 @@
+"""Train a recognizer with mmengine's Runner: MMAction2's tools/train.py, for EPIC.
+
+Example::
+
+    python tools/train.py configs/x3d/x3d_s_13x6_verbnoun_30e_epic100.py --amp
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+
+import epic_mmaction  # noqa: F401  (stack fixes before any mmaction.models import)
+from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config', help='train config file path')
+    p.add_argument('--work-dir', help='where logs and checkpoints go '
+                   '(default: work_dirs/<config name>)')
+    p.add_argument('--resume', nargs='?', type=str, const='auto',
+                   help='resume from CKPT, or without a value from the latest '
+                   'checkpoint in the work dir')
+    p.add_argument('--amp', action='store_true', help='mixed precision (CUDA)')
+    p.add_argument('--no-validate', action='store_true',
+                   help='do not evaluate checkpoints during training')
+    p.add_argument('--auto-scale-lr', action='store_true',
+                   help='scale the lr by total batch size / auto_scale_lr.base_batch_size')
+    p.add_argument('--seed', type=int, default=None, help='random seed')
+    p.add_argument('--diff-rank-seed', action='store_true',
+                   help='a different seed per rank')
+    p.add_argument('--deterministic', action='store_true',
+                   help='deterministic cuDNN algorithms')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config settings, e.g. train_cfg.max_epochs=5')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                   default='none', help='job launcher')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = p.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def fall_back_to_fp32_without_cuda(cfg: Config) -> None:
+    """AMP configs are written for GPUs; on a CPU-only machine train in fp32."""
+    import torch
+    wrapper = cfg.get('optim_wrapper', {})
+    if wrapper.get('type') == 'AmpOptimWrapper' and not torch.cuda.is_available():
+        wrapper['type'] = 'OptimWrapper'
+        wrapper.pop('loss_scale', None)
+        wrapper.pop('dtype', None)
+        print_log('no CUDA device: AmpOptimWrapper -> OptimWrapper (fp32)',
+                  logger='current', level=logging.WARNING)
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Fold the command line into the config, as MMAction2's tools do."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+        custom = [h for h in cfg.get('custom_hooks', []) if h.get('type') != 'EarlyStoppingHook']
+        cfg.custom_hooks = custom
+        cfg.default_hooks.checkpoint.pop('save_best', None)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    fall_back_to_fp32_without_cuda(cfg)
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    randomness = cfg.get('randomness', dict(seed=None))
+    if args.seed is not None:
+        randomness['seed'] = args.seed
+    randomness['deterministic'] = args.deterministic
+    randomness['diff_rank_seed'] = args.diff_rank_seed
+    cfg.randomness = randomness
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
