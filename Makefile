@@ -28,7 +28,7 @@ venv: $(VENV)/.installed
 
 demo: venv
 	$(PY) tools/make_synthetic_epic.py $(DEMO_DIR) --workers $(WORKERS) \
-		--videos 12 3 2 --duration 60 --size 96x96 --object-scale 0.35
+		--videos 10 3 2 --duration 60 --size 96x96 --object-scale 0.35
 	$(PY) tools/build_annotations.py $(DEMO_DIR) --data-root $(DEMO_DIR)/videos \
 		--out-dir $(DEMO_LISTS)
 	for split in $(SPLITS); do \

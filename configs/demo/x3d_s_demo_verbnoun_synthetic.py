@@ -42,7 +42,7 @@ test_dataloader = dict(
     dataset=dict(ann_file=f'{lists_root}/epic100_val_clean.txt',
                  pipeline=test_pipeline, **dataset))
 
-max_epochs = 15
+max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs, val_interval=3)
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=4e-3, weight_decay=1e-4,

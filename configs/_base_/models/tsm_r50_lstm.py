@@ -1,10 +1,12 @@
 # TSM-R50 (Lin et al., ICCV 2019) per-frame features -> 2-layer bidirectional
 # LSTM -> temporal mean -> EPIC classifiers. num_segments must match the
-# frames sampled per clip. ImageNet weights: backbone.pretrained='torchvision://resnet50'.
+# frames sampled per clip. ImageNet weights: backbone.pretrained=
+# 'torchvision://resnet50' with backbone.pretrained2d=True.
 num_segments = 8
 model = dict(
     type='Recognizer2D',
-    backbone=dict(type='ResNetTSM', pretrained=None, depth=50, norm_eval=False,
+    backbone=dict(type='ResNetTSM', pretrained=None, pretrained2d=False, depth=50,
+                  norm_eval=False,
                   shift_div=8, num_segments=num_segments),
     cls_head=dict(type='EpicActionHead', in_channels=2048,
                   temporal=dict(type='lstm', num_segments=num_segments,
