@@ -25,6 +25,7 @@ import os.path as osp
 import re
 import sys
 import types
+import warnings
 from importlib import metadata
 from typing import List, Optional
 
@@ -222,11 +223,21 @@ def patch_checkpoint_loading() -> bool:
     return True
 
 
+def quiet_mmcv_lite_warning() -> None:
+    """mmcv-lite has no compiled ops by design; its import warning says so on
+    every ``import mmaction.models`` and buries real messages in tool output."""
+    if _dist_version('mmcv-lite'):
+        warnings.filterwarnings(
+            'ignore', message='Fail to import ``MultiScaleDeformableAttention``',
+            category=UserWarning)
+
+
 def apply_all() -> List[str]:
     """Run every fix once; returns what was applied (for logs and tests)."""
     if _applied:
         return list(_applied)
     check_mmcv()
+    quiet_mmcv_lite_warning()
     patch_missing_drn()
     patch_vindlu_for_transformers5()
     patch_checkpoint_loading()

@@ -9,7 +9,8 @@ saying what was dropped and why.
 Decisions:
 
 * a video that cannot be opened, has no video stream, no frames, no usable
-  frame rate, or of which no checked frame decodes is bad: all its segments
+  frame rate, fewer frames than its container declares (truncated), or of
+  which no checked frame decodes is bad: all its segments
   are dropped ('bad_video'). So is one whose probe timed out or crashed.
 * a video that opens but has some frames failing is not bad as a whole:
   only the segments containing a failing frame are dropped

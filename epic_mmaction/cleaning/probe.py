@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 # bump when a change here makes cached probe records stale
-PROBE_VERSION = 1
+PROBE_VERSION = 2
 # frames decoded per get_batch call: bounds memory on long 1080p videos
 CHUNK_SIZE = 32
 _LOG_LINES = 4
@@ -154,14 +154,28 @@ def _decode_frames(reader, frames: List[int]) -> Tuple[List[int], Optional[str]]
     return bad, first_error
 
 
+def _declared_frames(path: str) -> Optional[int]:
+    """Frames the container's index declares (MP4 ``stts``), None if unknown.
+
+    A file cut at a packet boundary opens in decord with the frames that are
+    left; the index written before the cut still counts them all.
+    """
+    from ..annotations.videometa import read_video_meta
+    try:
+        return read_video_meta(path).num_frames
+    except ValueError:
+        return None
+
+
 def probe_video(task: ProbeTask) -> dict:
     """Open ``task.path`` with decord and decode the requested frames.
 
     Also decodes the video's last frame (so ``--clamp`` can trust it).
     Requested frames past the end are skipped: the cleaner drops or clamps
     those segments. The video is bad when it cannot be opened, has no video
-    stream, no frames or no usable frame rate, or when none of the checked
-    frames decodes; otherwise ``bad_frames`` lists the frames that fail.
+    stream, no frames or no usable frame rate, has fewer frames than its
+    container declares (truncated), or when none of the checked frames
+    decodes; otherwise ``bad_frames`` lists the frames that fail.
     """
     record = empty_record(task.path)
     problem = file_problem(task.path)
@@ -188,6 +202,8 @@ def probe_video(task: ProbeTask) -> dict:
                 record.update(checked_frames=len(frames),
                               bad_frames=[list(r) for r in frames_to_ranges(bad)])
             del reader
+        if record['num_frames']:
+            record['declared_frames'] = _declared_frames(task.path)
     record['log'] = '\n'.join(log) or None
     if record['num_frames'] is None:
         if 'cannot find video stream' in message:
@@ -203,6 +219,10 @@ def probe_video(task: ProbeTask) -> dict:
                                     + (f' ({details})' if details else ''))
     elif record['num_frames'] == 0:
         record['reason'] = 'no frames (decord counts 0)'
+    elif (record.get('declared_frames') or 0) > record['num_frames']:
+        record['reason'] = (f"truncated: the container declares "
+                            f"{record['declared_frames']} frames, decord finds "
+                            f"{record['num_frames']}")
     elif not (math.isfinite(fps) and fps > 0):
         record['reason'] = f'unusable frame rate {fps!r}'
     elif len(bad) == record['checked_frames']:

@@ -29,13 +29,16 @@ BROKEN = {
     'broken/fs_trunc_10.MP4': 'cannot open',
     'broken/fs_trunc_50.MP4': 'cannot open',
     'broken/fs_trunc_90.MP4': 'cannot open',
-    'broken/fs_trunc_minus1000.MP4': 'cannot open',
+    # where this cut lands (inside a packet, or on a packet boundary) depends on
+    # the content: decord then fails to open it, or opens it with frames missing
+    'broken/fs_trunc_minus1000.MP4': ('cannot open', 'truncated'),
 }
 # a video stream without frames: decord does not find the stream at all
 NO_FRAMES = 'broken/no_frames.MP4'
 # faststart cut inside the last packet: opens, the last frame fails
 LAST_FRAME_BROKEN = 'broken/fs_trunc_minus1.MP4'
-# faststart cut exactly before the last packet: opens with one frame fewer
+# faststart cut exactly before the last packet: decord opens it one frame
+# short; the index still declares every frame, so it is flagged truncated
 ONE_FRAME_SHORT = 'broken/fs_cut_last_packet.MP4'
 # faststart with 3000 zeroed bytes in the middle of the frame data
 DAMAGED_MIDDLE = 'broken/fs_damaged_middle.MP4'
@@ -47,11 +50,17 @@ class Corpus:
     root: str
     source: VideoPlan  # the plan every broken file was cut from
     good: Dict[str, VideoPlan] = field(default_factory=dict)  # rel path -> plan
-    broken: Dict[str, str] = field(default_factory=lambda: dict(BROKEN))
+    broken: Dict[str, object] = field(default_factory=lambda: dict(BROKEN))
     no_frames: str = NO_FRAMES
     last_frame_broken: str = LAST_FRAME_BROKEN
     one_frame_short: str = ONE_FRAME_SHORT
     damaged_middle: str = DAMAGED_MIDDLE
+
+    def reason_matches(self, rel: str, reason: str) -> bool:
+        """Whether a broken file's reason holds its phrase (or one of them)."""
+        phrases = self.broken[rel]
+        phrases = (phrases, ) if isinstance(phrases, str) else phrases
+        return any(p in reason for p in phrases)
 
     def good_segments(self) -> List[Segment]:
         """Every annotated event of every good video (all decodable, in range)."""

@@ -74,9 +74,10 @@ def cleaned(corpus, segments, tmp_path_factory):
 def test_every_bad_video_flagged_with_reason(corpus, cleaned):
     report, _ = cleaned
     bad = {b['video']: b['reason'] for b in report['bad_videos']}
-    assert set(bad) == set(corpus.broken) | {corpus.no_frames}
+    assert set(bad) == set(corpus.broken) | {corpus.no_frames, corpus.one_frame_short}
     for rel, phrase in corpus.broken.items():
-        assert phrase in bad[rel]
+        assert corpus.reason_matches(rel, bad[rel]), (rel, bad[rel])
+    assert bad[corpus.one_frame_short].startswith('truncated: the container declares')
 
 
 def test_no_good_segment_dropped(corpus, cleaned):
@@ -99,10 +100,10 @@ def test_segments_of_partly_broken_videos(corpus, cleaned):
     assert f'{tag}_first' in kept
     assert dropped[f'{tag}_last']['reason'] == 'undecodable_frames'
     assert 'Error sending packet' in dropped[f'{tag}_last']['detail']
-    # cut before the last packet: one frame short, the last event runs past it
+    # cut before the last packet: truncated, the whole video goes
     tag = tags[corpus.one_frame_short]
-    assert f'{tag}_first' in kept
-    assert dropped[f'{tag}_last']['reason'] == 'out_of_range'
+    assert dropped[f'{tag}_first']['reason'] == 'bad_video'
+    assert dropped[f'{tag}_last']['reason'] == 'bad_video'
     with_bad = {v['video'] for v in report['videos_with_bad_frames']}
     assert with_bad == {corpus.last_frame_broken}
 
@@ -231,12 +232,11 @@ def test_cli_clamps_and_reports(corpus, segments, tmp_path):
     assert clamped['past_end'] == dict(
         narration_id='past_end', video='good/P01_01.MP4', start=n - 50, stop=n + 100,
         clamped_stop=n - 1, num_frames=n)
-    # the video one frame short of its index: its last event is cut to fit
+    # the truncated video (one frame short of its index) is dropped, not clamped
     short = [s for s in segments if s.video == corpus.one_frame_short][-1]
-    assert clamped[short.narration_id]['clamped_stop'] == n - 2
-    assert len(clamped) == 2
+    assert short.narration_id not in clamped and len(clamped) == 1
     kept = {s.narration_id: s for s in read_list(str(tmp_path / 'clean.txt'))}
-    assert kept['past_end'].stop == n - 1 and kept[short.narration_id].stop == n - 2
+    assert kept['past_end'].stop == n - 1 and short.narration_id not in kept
     assert _dropped(report)['starts_past_end']['reason'] == 'out_of_range'
     # the default cache sits beside the clean list
     assert osp.exists(str(tmp_path / 'clean.txt') + '.probe-cache.json')
