@@ -61,6 +61,7 @@ setup(
         'opencv-python',
         'av>=12',
         'tensorboard',  # the configs' TensorboardVisBackend
+        'matplotlib',  # tools/analyze_results.py, tools/plot_curves.py
         # undeclared by the PyPI mmaction2/mmengine wheels
         'importlib_metadata',
         'setuptools<82',  # mmengine 0.10.7 imports pkg_resources

@@ -4,7 +4,7 @@ Example::
 
     python tools/test.py configs/x3d/x3d_s_13x6_verbnoun_30e_epic100.py \\
         work_dirs/x3d_s_13x6_verbnoun_30e_epic100/best_epic_action_top1_epoch_12.pth \\
-        --dump work_dirs/x3d_s/val_results.npz
+        --dump work_dirs/x3d_s/val_results.npz [--tta]
 """
 import argparse
 import os
@@ -14,6 +14,8 @@ import epic_mmaction  # noqa: F401  (stack fixes before any mmaction.models impo
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from epic_mmaction.evaluation.tta import use_tta_pipeline
+
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -22,6 +24,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     p.add_argument('--dump', type=str, help='write per-narration verb/noun scores '
                    '(.npz) for export, evaluation and ensembling')
+    p.add_argument('--tta', action='store_true', help='test with the config\'s '
+                   'tta_pipeline (several clips x 3 crops, averaged per narration)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -49,6 +53,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.test_evaluator = [*evaluators, dict(type='DumpEpicResults', out_file=args.dump)]
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.tta:  # after --cfg-options, so they can change tta_pipeline too
+        try:
+            use_tta_pipeline(cfg, args.config)
+        except ValueError as err:
+            raise SystemExit(f'test.py: error: {err}')
     return cfg
 
 

@@ -35,6 +35,17 @@ test_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
+# tools/test.py --tta: 10 clips x 3 crops of 256 px (MMAction2's SlowFast test)
+tta_pipeline = [
+    dict(type='SegmentDecordInit'),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
+         num_clips=10, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='ThreeCrop', crop_size=short_side),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
 train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=8, dataset=dict(pipeline=val_pipeline))
 test_dataloader = dict(batch_size=1, dataset=dict(pipeline=test_pipeline))

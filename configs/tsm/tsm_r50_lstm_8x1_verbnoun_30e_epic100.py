@@ -37,6 +37,16 @@ test_pipeline = [
     dict(type='FormatShape', input_format='NCHW'),
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
+# tools/test.py --tta: 2 uniform samplings x 3 crops of 256 px (TSM's full test)
+tta_pipeline = [
+    dict(type='SegmentDecordInit'),
+    dict(type='UniformSample', clip_len=num_segments, num_clips=2, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='ThreeCrop', crop_size=short_side),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
 train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=8, dataset=dict(pipeline=val_pipeline))
 test_dataloader = dict(batch_size=1, dataset=dict(pipeline=test_pipeline))

@@ -110,6 +110,10 @@ class EpicResults:
     def num_nouns(self) -> int:
         return self.noun_score.shape[1]
 
+    def take(self, index: np.ndarray) -> 'EpicResults':
+        """The segments at ``index`` (an order or a mask), e.g. aligned to a split."""
+        return replace(self, **{key: getattr(self, key)[index] for key in FIELDS})
+
     @property
     def labelled(self) -> np.ndarray:
         """Mask of the segments with both a verb and a noun label."""

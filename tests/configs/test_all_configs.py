@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from mmengine.config import Config
 
 from epic_mmaction.annotations.builder import BuildOptions, build_annotations
 from epic_mmaction.annotations.listfile import read_list, write_list
@@ -31,6 +32,19 @@ def tiny_lists(small_epic, tmp_path_factory):
     for split in ('train', 'val', 'test'):
         write_list(str(out / f'epic100_{split}_clean.txt'), train[:2])
     return osp.join(root, 'videos'), str(out)
+
+
+def shrink_tta(config):
+    """--cfg-options that keep a config's tta_pipeline cheap but multi-view."""
+    options = []
+    for i, step in enumerate(Config.fromfile(config).tta_pipeline):
+        if 'num_clips' in step:
+            options.append(f'tta_pipeline.{i}.num_clips=2')
+        if step['type'] == 'Resize' and step['scale'][0] == -1:
+            options.append(f'tta_pipeline.{i}.scale=(-1,64)')
+        if step['type'] == 'ThreeCrop':
+            options.append(f'tta_pipeline.{i}.crop_size=64')
+    return options
 
 
 def run_tool(tool, *args, env):
@@ -66,10 +80,14 @@ def test_config_trains_and_tests(config, tiny_lists, tmp_path):
     assert 'Epoch(train) [1][2/2]' in log and 'epic/action_top1' in log
     ckpt = work / 'epoch_1.pth'
     assert ckpt.exists()
+    # the test step uses the config's test-time augmentation (several clips x 3
+    # crops), shrunk to 2 clips at 64 px; the plain test pipeline runs in the
+    # demo pipeline tests
     dump = tmp_path / 'results.npz'
-    out = run_tool('test.py', config, ckpt, '--work-dir', work, '--dump', dump,
+    out = run_tool('test.py', config, ckpt, '--work-dir', work, '--dump', dump, '--tta',
                    '--cfg-options', 'test_dataloader.num_workers=0',
-                   'test_dataloader.persistent_workers=False', env=env)
+                   'test_dataloader.persistent_workers=False', *shrink_tta(config),
+                   env=env)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     results = load_results(str(dump))
     assert len(results) == 2 and np.isfinite(results.verb_score).all()

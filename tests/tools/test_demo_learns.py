@@ -40,8 +40,13 @@ def test_make_demo_learns(tmp_path):
     metrics = compute_epic_metrics(results.verb_score, results.noun_score,
                                    results.verb_label, results.noun_label)
     print(metrics)
-    chance_action = 100.0 / (NUM_VERBS * NUM_NOUNS)
-    # measured (seed 0): noun ~50-60 %, action ~7-12 %; verbs (pure motion) stay
-    # near chance within this CPU budget, so action is bounded by noun / 6
-    assert metrics['noun_top1'] > 3 * 100.0 / NUM_NOUNS
-    assert metrics['action_top1'] > 3 * chance_action
+    chance_verb, chance_noun = 100.0 / NUM_VERBS, 100.0 / NUM_NOUNS
+    chance_action = chance_verb * chance_noun / 100.0
+    # measured (seed 0, 2 cores, 5 test clips): verb 60 %, noun 56 %, action 30 %
+    # (22x chance); single-clip runs: verb 34-40 %, noun 60-64 %, action 22-30 %.
+    # Verbs are pure motion: 1.5x chance fails if frames are shuffled, reversed or
+    # taken from a distractor. Action > 8x chance needs verbs above chance too
+    # (noun 64 % x verb at chance would give ~10.7 %, under 11.1 %).
+    assert metrics['verb_top1'] > 1.5 * chance_verb
+    assert metrics['noun_top1'] > 4 * chance_noun
+    assert metrics['action_top1'] > 8 * chance_action

@@ -53,6 +53,19 @@ test_pipeline = [
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
 
+# Test-time augmentation (tools/test.py --tta): 10 clips x 3 crops covering the
+# whole short side, as MMAction2 tests X3D; the head averages the 30 views.
+tta_pipeline = [
+    dict(type='SegmentDecordInit', num_threads=1, cache_size=4),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
+         num_clips=10, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='ThreeCrop', crop_size=short_side),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
+
 train_dataloader = dict(
     batch_size=8,
     num_workers=8,

@@ -1,0 +1,27 @@
+"""Figures on matplotlib's Agg canvas, saved atomically as PNG.
+
+No pyplot: no global figure state, no display or backend selection needed, so
+the tools work on headless training nodes and inside other programs.
+"""
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ..fileio import atomic_write
+
+__all__ = ['new_figure', 'save_png']
+
+DPI = 120
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure of ``width`` x ``height`` inches with an Agg canvas."""
+    fig = Figure(figsize=(width, height), dpi=DPI, layout='constrained')
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_png(fig: Figure, path: str) -> str:
+    """Write ``fig`` to ``path`` as PNG (temp file + rename); return ``path``."""
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format='png', dpi=DPI)
+    return path

@@ -1,0 +1,116 @@
+"""Per-narration predictions: top-5 verbs, nouns and actions with confidences.
+
+For reading failure cases by hand and for joining with other tables. An
+action's score is ``p(verb) * p(noun)``, the product of the two heads'
+probabilities, which ranks actions as the official scorer does.
+"""
+import csv
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+
+from ..evaluation.results import UNLABELLED, EpicResults
+from ..fileio import atomic_write
+
+__all__ = ['TASKS', 'top_k', 'top_actions', 'predictions_table', 'write_predictions_csv']
+
+TASKS = ('verb', 'noun', 'action')
+
+
+def top_k(scores: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``(ids, scores)``, each ``[N, k]``: best first, equal scores by lower id."""
+    scores = np.asarray(scores)
+    k = min(k, scores.shape[1])
+    ids = np.argsort(-scores, axis=1, kind='stable')[:, :k]
+    return ids, np.take_along_axis(scores, ids, axis=1)
+
+
+def top_actions(verb_score: np.ndarray, noun_score: np.ndarray,
+                k: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(verb_ids, noun_ids, scores)``, each ``[N, k]``: the best ``k`` products.
+
+    Equal products go to the better-ranked verb (:func:`top_k` order), then
+    the better-ranked noun. With that order the best ``k`` products of
+    non-negative scores are always among the top-``k`` verbs x top-``k``
+    nouns, so only those ``k * k`` pairs are ranked, not all ``V * Nn``
+    (29,100 for EPIC).
+    """
+    verb_score = np.asarray(verb_score, dtype=np.float64)
+    noun_score = np.asarray(noun_score, dtype=np.float64)
+    if (verb_score < 0).any() or (noun_score < 0).any():
+        raise ValueError('action scores need probabilities (>= 0)')
+    verbs, verb_p = top_k(verb_score, k)
+    nouns, noun_p = top_k(noun_score, k)
+    kv, kn = verbs.shape[1], nouns.shape[1]
+    product = (verb_p[:, :, None] * noun_p[:, None, :]).reshape(len(verbs), -1)
+    # pairs are laid out by (verb rank, noun rank): a stable sort breaks ties so
+    order = np.argsort(-product, axis=1, kind='stable')
+    pair_verb = np.repeat(verbs, kn, axis=1)
+    pair_noun = np.tile(nouns, (1, kv))
+    k = min(k, product.shape[1])
+    order = order[:, :k]
+    take = lambda a: np.take_along_axis(a, order, axis=1)  # noqa: E731
+    return take(pair_verb), take(pair_noun), take(product)
+
+
+def predictions_table(results: EpicResults, verb_names: Sequence[str],
+                      noun_names: Sequence[str], verb_label: Optional[np.ndarray] = None,
+                      noun_label: Optional[np.ndarray] = None, k: int = 5) -> pd.DataFrame:
+    """One row per narration, in the results' order.
+
+    Columns: ``narration_id``, ``participant_id``, ``gt_verb``, ``gt_noun``,
+    ``gt_action`` (names; empty if unlabelled), ``verb_correct``,
+    ``noun_correct``, ``action_correct`` (top-1; empty if unlabelled), then
+    for each task and rank ``r`` in 1..k ``{task}_{r}`` (name) and
+    ``{task}_{r}_score``. An action's name is ``'verb noun'``.
+
+    Labels default to the results' own (``-1`` = unlabelled).
+    """
+    for names, num, what in ((verb_names, results.num_verbs, 'verb'),
+                             (noun_names, results.num_nouns, 'noun')):
+        if len(names) != num:
+            raise ValueError(f'{len(names)} {what} class names but the results have '
+                             f'{num} {what} scores per segment: wrong class CSV?')
+    verb_label = results.verb_label if verb_label is None else np.asarray(verb_label)
+    noun_label = results.noun_label if noun_label is None else np.asarray(noun_label)
+    verb_names = np.asarray(verb_names, dtype=object)
+    noun_names = np.asarray(noun_names, dtype=object)
+    verbs, verb_p = top_k(results.verb_score, k)
+    nouns, noun_p = top_k(results.noun_score, k)
+    act_v, act_n, act_p = top_actions(results.verb_score, results.noun_score, k)
+    action_names = verb_names[act_v] + ' ' + noun_names[act_n]
+    has_verb, has_noun = verb_label != UNLABELLED, noun_label != UNLABELLED
+    has_both = has_verb & has_noun
+
+    def name_or_empty(names, labels, mask):
+        return np.where(mask, names[np.where(mask, labels, 0)], '')
+
+    def hit(correct, mask):  # 1/0, <NA> (an empty cell) if unlabelled
+        return pd.Series(correct.astype(int), dtype='Int64').where(mask)
+
+    gt_verb = name_or_empty(verb_names, verb_label, has_verb)
+    gt_noun = name_or_empty(noun_names, noun_label, has_noun)
+    columns = {
+        'narration_id': results.narration_id, 'participant_id': results.participant_id,
+        'gt_verb': gt_verb, 'gt_noun': gt_noun,
+        'gt_action': np.where(has_both, gt_verb + ' ' + gt_noun, ''),
+        'verb_correct': hit(verbs[:, 0] == verb_label, has_verb),
+        'noun_correct': hit(nouns[:, 0] == noun_label, has_noun),
+        'action_correct': hit((act_v[:, 0] == verb_label) & (act_n[:, 0] == noun_label),
+                              has_both),
+    }
+    for task, ids_names, scores in (('verb', verb_names[verbs], verb_p),
+                                    ('noun', noun_names[nouns], noun_p),
+                                    ('action', action_names, act_p)):
+        for r in range(ids_names.shape[1]):
+            columns[f'{task}_{r + 1}'] = ids_names[:, r]
+            columns[f'{task}_{r + 1}_score'] = scores[:, r]
+    return pd.DataFrame(columns)
+
+
+def write_predictions_csv(table: pd.DataFrame, path: str) -> str:
+    """Write :func:`predictions_table` (scores to 6 places)."""
+    with atomic_write(path, 'w', newline='', encoding='utf-8') as f:
+        table.to_csv(f, index=False, float_format='%.6f', quoting=csv.QUOTE_MINIMAL)
+    return path
