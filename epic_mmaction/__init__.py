@@ -9,6 +9,7 @@ from . import compat
 compat.apply_all()
 
 from .datasets import *  # noqa: F401,F403,E402  (registers DATASETS, TRANSFORMS)
+from .engine import *  # noqa: F401,F403,E402  (registers HOOKS)
 from .evaluation import *  # noqa: F401,F403,E402  (registers METRICS)
 from .models import *  # noqa: F401,F403,E402  (registers MODELS)
 from .version import __version__  # noqa: E402

@@ -14,6 +14,7 @@ import epic_mmaction  # noqa: F401  (stack fixes before any mmaction.models impo
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from epic_mmaction.engine import setup_cpu_distributed
 from epic_mmaction.evaluation.tta import use_tta_pipeline
 
 
@@ -64,6 +65,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    setup_cpu_distributed(cfg)  # no CUDA: gloo, DDP without device ids
     runner = Runner.from_cfg(cfg)
     runner.test()
 

@@ -14,6 +14,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from epic_mmaction.engine import setup_cpu_distributed
+
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -21,8 +23,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--work-dir', help='where logs and checkpoints go '
                    '(default: work_dirs/<config name>)')
     p.add_argument('--resume', nargs='?', type=str, const='auto',
-                   help='resume from CKPT, or without a value from the latest '
-                   'checkpoint in the work dir')
+                   help='resume from CKPT, or without a value from the work dir\'s '
+                   'last checkpoint if there is one (else start as configured, '
+                   'load_from included)')
     p.add_argument('--amp', action='store_true', help='mixed precision (CUDA)')
     p.add_argument('--no-validate', action='store_true',
                    help='do not evaluate checkpoints during training')
@@ -72,10 +75,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     fall_back_to_fp32_without_cuda(cfg)
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     randomness = cfg.get('randomness', dict(seed=None))
@@ -86,14 +85,23 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.randomness = randomness
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.resume == 'auto':  # after --cfg-options, which may move the work dir
+        if osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+            cfg.resume, cfg.load_from = True, None
+        else:  # a first start (e.g. a fresh SLURM job): keep load_from
+            print_log(f'--resume: no checkpoint in {cfg.work_dir} yet, starting '
+                      'from the beginning', logger='current')
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
     return cfg
 
 
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    setup_cpu_distributed(cfg)  # no CUDA: gloo, DDP without device ids
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    runner.train()  # a PreemptionCheckpointHook stop exits with code 3
 
 
 if __name__ == '__main__':

@@ -1,5 +1,11 @@
-# Runtime shared by every config: logging, checkpoints, early stopping.
-# The best checkpoint and early stopping follow action top-1 on validation.
+# Runtime shared by every config: logging, checkpoints, early stopping,
+# preemption. The best checkpoint and early stopping follow action top-1 on
+# validation. PreemptionCheckpointHook: on SIGUSR1 (SLURM's time-limit warning,
+# sbatch --signal=USR1@300) or SIGTERM (preemption, requeue, scancel) every
+# rank stops at the next iteration, rank 0 saves a checkpoint and the run exits
+# with code 3; tools/train.py --resume continues from it (slurm/train.sbatch
+# requeues itself and does this). The dist backend falls back to gloo without
+# CUDA (tools/train.py).
 default_scope = 'mmaction'
 custom_imports = dict(imports=['epic_mmaction'], allow_failed_imports=False)
 
@@ -15,6 +21,7 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='EarlyStoppingHook', monitor='epic/action_top1', rule='greater',
          patience=5, min_delta=0.1),
+    dict(type='PreemptionCheckpointHook', signals=('SIGUSR1', 'SIGTERM')),
 ]
 
 env_cfg = dict(

@@ -76,7 +76,7 @@ param_scheduler = [
 ]
 default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=6, max_keep_ckpts=2))
-custom_hooks = []
+custom_hooks = [dict(type='PreemptionCheckpointHook')]  # no early stopping
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(vis_backends=vis_backends)
 env_cfg = dict(cudnn_benchmark=False)

@@ -1,0 +1,3 @@
+from .preemption import EXIT_RESUMABLE, PreemptionCheckpointHook, TrainingInterrupted
+
+__all__ = ['PreemptionCheckpointHook', 'TrainingInterrupted', 'EXIT_RESUMABLE']
