@@ -1,4 +1,5 @@
 """Shared fixtures: real synthetic EPIC datasets written with PyAV/libx264."""
+import importlib.util
 import os
 import os.path as osp
 
@@ -8,6 +9,14 @@ from epic_mmaction.synthetic.generator import SyntheticConfig, generate
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_EPIC = osp.join(osp.dirname(REPO), 'shared', 'epic100')
+
+
+def load_tool(name: str):
+    """``tools/<name>.py`` as a module, to call its ``main``/``parse_args`` here."""
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def pytest_configure(config):

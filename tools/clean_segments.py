@@ -13,23 +13,12 @@ import argparse
 import sys
 
 from epic_mmaction.annotations.listfile import ListFormatError
+from epic_mmaction.cliargs import positive_float, positive_int
 from epic_mmaction.cleaning.cleaner import (
     DEFAULT_FULL_TIMEOUT, DEFAULT_TIMEOUT, CleanerError, clean_segments,
     default_cache_path, default_workers)
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be >= 1, got {text}')
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
-    return value
 
 
 def parse_args(argv=None) -> argparse.Namespace:

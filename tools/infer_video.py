@@ -138,7 +138,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     import epic_mmaction  # noqa: F401  (stack fixes before any mmaction.models import)
     from epic_mmaction.annotations.records import AnnotationError
-    from epic_mmaction.datasets.transforms.segment_decord import VideoReadError
+    from epic_mmaction.video import VideoReadError
     from epic_mmaction.inference import (InferenceError, SourceError, WindowRecognizer,
                                          annotate_file, load_class_names, parse_source,
                                          probe_video, sliding_windows, windows_table,

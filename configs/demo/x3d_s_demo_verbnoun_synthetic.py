@@ -16,7 +16,7 @@ meta_keys = {{_base_.meta_keys}}
 model = dict(cls_head=dict(num_verbs=6, num_nouns=12, mid_channels=None,
                            dropout_ratio=0.3, label_smooth_eps=0.0))
 train_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(96, 96), keep_ratio=False),
@@ -26,7 +26,7 @@ train_pipeline = [
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=1, test_mode=True),
     dict(type='DecordDecode'),
@@ -38,7 +38,7 @@ test_pipeline = [
 ]
 # tools/test.py --tta: 5 clips spread over the segment (no extra crops)
 tta_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=5, test_mode=True),
     dict(type='DecordDecode'),

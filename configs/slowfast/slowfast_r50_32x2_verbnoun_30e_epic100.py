@@ -5,7 +5,7 @@ _base_ = ['../_base_/models/slowfast_r50.py', '../_base_/datasets/epic100_segmen
 clip_len, frame_interval, crop_size, short_side = 32, 2, 224, 256
 meta_keys = {{_base_.meta_keys}}
 train_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, short_side)),
@@ -16,7 +16,7 @@ train_pipeline = [
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
 val_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=1, test_mode=True),
     dict(type='DecordDecode'),
@@ -26,7 +26,7 @@ val_pipeline = [
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=2, test_mode=True),
     dict(type='DecordDecode'),
@@ -37,7 +37,7 @@ test_pipeline = [
 ]
 # tools/test.py --tta: 10 clips x 3 crops of 256 px (MMAction2's SlowFast test)
 tta_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=10, test_mode=True),
     dict(type='DecordDecode'),

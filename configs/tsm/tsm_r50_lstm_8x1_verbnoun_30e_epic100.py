@@ -8,7 +8,7 @@ meta_keys = {{_base_.meta_keys}}
 model = dict(backbone=dict(num_segments=num_segments),
              cls_head=dict(temporal=dict(num_segments=num_segments)))
 train_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='UniformSample', clip_len=num_segments),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, short_side)),
@@ -20,7 +20,7 @@ train_pipeline = [
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
 val_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='UniformSample', clip_len=num_segments, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, short_side)),
@@ -29,7 +29,7 @@ val_pipeline = [
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='UniformSample', clip_len=num_segments, num_clips=2, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, short_side)),
@@ -39,7 +39,7 @@ test_pipeline = [
 ]
 # tools/test.py --tta: 2 uniform samplings x 3 crops of 256 px (TSM's full test)
 tta_pipeline = [
-    dict(type='SegmentDecordInit'),
+    dict(type='SegmentVideoInit'),
     dict(type='UniformSample', clip_len=num_segments, num_clips=2, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, short_side)),

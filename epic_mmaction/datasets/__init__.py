@@ -1,6 +1,7 @@
 from .epic_segment_dataset import (IGNORE_LABEL, LABEL_MODES,
                                    EpicSegmentVideoDataset)
-from .transforms import SegmentDecordInit, SegmentVideoReader, VideoReadError
+from .transforms import (SegmentDecordInit, SegmentVideoInit, SegmentVideoReader,
+                         VideoReadError)
 
-__all__ = ['EpicSegmentVideoDataset', 'SegmentDecordInit', 'SegmentVideoReader',
-           'VideoReadError', 'IGNORE_LABEL', 'LABEL_MODES']
+__all__ = ['EpicSegmentVideoDataset', 'SegmentDecordInit', 'SegmentVideoInit',
+           'SegmentVideoReader', 'VideoReadError', 'IGNORE_LABEL', 'LABEL_MODES']

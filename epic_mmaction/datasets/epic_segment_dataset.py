@@ -10,7 +10,7 @@ from mmaction.registry import DATASETS
 
 from ..annotations.listfile import UNLABELLED, read_list
 from ..annotations.pairs import PairVocabulary
-from .transforms.segment_decord import VideoReadError
+from ..video import VideoReadError
 
 LABEL_MODES = ('pair', 'verb_noun', 'verb', 'noun')
 IGNORE_LABEL = UNLABELLED  # -1: no label (test rows; pairs outside the vocabulary)
@@ -36,7 +36,7 @@ class EpicSegmentVideoDataset(BaseActionDataset):
 
     Args:
         ann_file (str): The list file.
-        pipeline (list): Transforms; load with ``SegmentDecordInit``.
+        pipeline (list): Transforms; load with ``SegmentVideoInit``.
         data_prefix (dict): ``dict(video=ROOT)``, the videos' data root.
             Defaults to ``dict(video='')``.
         label_mode (str): One of ``LABEL_MODES``. Defaults to ``'pair'``.
@@ -68,7 +68,7 @@ class EpicSegmentVideoDataset(BaseActionDataset):
             if type(t).__name__ in WHOLE_VIDEO_LOADERS:
                 raise ValueError(
                     f'{type(t).__name__} samples from the whole video, not the '
-                    'segment: use SegmentDecordInit in EpicSegmentVideoDataset '
+                    'segment: use SegmentVideoInit in EpicSegmentVideoDataset '
                     'pipelines')
 
     def _label(self, verb: int, noun: int):

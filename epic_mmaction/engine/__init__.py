@@ -1,6 +1,7 @@
-"""Training engine pieces: preemption-safe checkpoints, CPU distributed setup."""
+"""Training engine pieces: preemption checkpoints, channels-last, CPU distributed setup."""
 from .dist import setup_cpu_distributed
-from .hooks import EXIT_RESUMABLE, PreemptionCheckpointHook, TrainingInterrupted
+from .hooks import (EXIT_RESUMABLE, ChannelsLastHook, PreemptionCheckpointHook,
+                    TrainingInterrupted)
 
 __all__ = ['PreemptionCheckpointHook', 'TrainingInterrupted', 'EXIT_RESUMABLE',
-           'setup_cpu_distributed']
+           'ChannelsLastHook', 'setup_cpu_distributed']

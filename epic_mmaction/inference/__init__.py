@@ -2,7 +2,7 @@
 
 A trained checkpoint scores windows of ``window`` seconds every ``stride``
 seconds through its config's own test pipeline (``tools/infer_video.py``):
-files are decoded window by window with ``SegmentDecordInit``, live sources
+files are decoded window by window with ``SegmentVideoInit``, live sources
 are read with OpenCV into a ring buffer. Results go to a CSV of top-5 verbs,
 nouns and actions per window and, optionally, an annotated MP4.
 """

@@ -4,11 +4,11 @@ The model and the preprocessing both come from the config, so a window is
 seen exactly as a test segment is: the test pipeline
 (``cfg.test_dataloader.dataset.pipeline``) is split into
 
-- *loading*: ``SegmentDecordInit`` -> sampling (``SampleFrames`` ...) ->
+- *loading*: ``SegmentVideoInit`` -> sampling (``SampleFrames`` ...) ->
   ``DecordDecode``;
 - *the rest*: resize/crop/``FormatShape``/``PackActionInputs``.
 
-From a file, a window is given to ``SegmentDecordInit`` as a segment, so only
+From a file, a window is given to ``SegmentVideoInit`` as a segment, so only
 frames inside it are sampled and decoded. From a camera or stream, the
 frames are already in memory (a ring buffer): the init and decode steps are
 skipped and the config's own sampling transforms pick frames from the
@@ -27,7 +27,7 @@ from .windows import Window
 __all__ = ['InferenceError', 'CheckpointMismatch', 'SplitPipeline', 'split_test_pipeline',
            'load_weights', 'build_model', 'WindowRecognizer']
 
-INIT = 'SegmentDecordInit'
+INITS = ('SegmentVideoInit', 'SegmentDecordInit')
 DECODE = 'DecordDecode'
 
 
@@ -53,12 +53,12 @@ class SplitPipeline:
 
 
 def split_test_pipeline(pipeline: Sequence[dict]) -> SplitPipeline:
-    """Split a test pipeline; it must load with ``SegmentDecordInit`` and ``DecordDecode``."""
+    """Split a test pipeline; it must load with ``SegmentVideoInit`` and ``DecordDecode``."""
     steps = [copy.deepcopy(dict(step)) for step in pipeline]
     types = [step.get('type') for step in steps]
-    if not types or types[0] != INIT or DECODE not in types:
+    if not types or types[0] not in INITS or DECODE not in types:
         raise InferenceError(
-            f'the test pipeline must start with {INIT} and decode with {DECODE} '
+            f'the test pipeline must start with {INITS[0]} and decode with {DECODE} '
             f'(as every config of this project does), got {types}')
     decode = types.index(DECODE)
     return SplitPipeline(steps[0], steps[1:decode], steps[decode], steps[decode + 1:])
@@ -149,7 +149,7 @@ class WindowRecognizer:
     def __init__(self, cfg, checkpoint: str, device: str = 'cpu') -> None:
         from mmengine.dataset import Compose
         from mmengine.registry import init_default_scope
-        import epic_mmaction  # noqa: F401  (registers SegmentDecordInit, the head)
+        import epic_mmaction  # noqa: F401  (registers SegmentVideoInit, the head)
         init_default_scope(cfg.get('default_scope', 'mmaction'))
         try:
             pipeline = cfg.test_dataloader.dataset.pipeline

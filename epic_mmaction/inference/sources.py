@@ -1,6 +1,6 @@
 """What a VIDEO argument names (a file, a camera, a stream URL) and how to read it.
 
-Files are read window by window through the config's own ``SegmentDecordInit``
+Files are read window by window through the config's own ``SegmentVideoInit``
 (random access, only the sampled frames are decoded). Cameras and stream URLs
 cannot seek, so they are read frame by frame with ``cv2.VideoCapture`` into a
 :class:`FrameRing` that holds the last window's frames.

@@ -197,10 +197,11 @@ def test_package_import_applies_fixes_and_registers():
         from mmaction.registry import DATASETS, TRANSFORMS
         print(compat.applied())
         print('EpicSegmentVideoDataset' in DATASETS.module_dict,
+              'SegmentVideoInit' in TRANSFORMS.module_dict,
               'SegmentDecordInit' in TRANSFORMS.module_dict)
     ''')], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert 'True True' in result.stdout
+    assert 'True True True' in result.stdout
 
 
 def test_custom_imports_config_builds_the_dataset(small_epic, tmp_path):
@@ -216,7 +217,7 @@ def test_custom_imports_config_builds_the_dataset(small_epic, tmp_path):
                        ann_file={str(tmp_path / 'epic100_val.txt')!r},
                        data_prefix=dict(video={osp.join(root, 'videos')!r}),
                        label_mode='verb_noun',
-                       pipeline=[dict(type='SegmentDecordInit'),
+                       pipeline=[dict(type='SegmentVideoInit'),
                                  dict(type='SampleFrames', clip_len=2, num_clips=1),
                                  dict(type='DecordDecode')])
     '''))

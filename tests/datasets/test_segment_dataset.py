@@ -36,9 +36,12 @@ TEST_PIPELINES = {
 }
 
 
+BACKENDS = ('pyav', 'decord')
+
+
 def build_dataset(ann_file, root, sampler, test_mode=False, label_mode='verb_noun',
                   pairs_file=None, **init_kwargs):
-    pipeline = [dict(type='SegmentDecordInit', **init_kwargs), *sampler,
+    pipeline = [dict(type='SegmentVideoInit', **init_kwargs), *sampler,
                 dict(type='DecordDecode')]
     return DATASETS.build(dict(
         type='EpicSegmentVideoDataset', ann_file=ann_file,
@@ -97,14 +100,16 @@ def _start_middle_end(dataset):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('backend', BACKENDS)
 @pytest.mark.parametrize('bframes', [0, 2])
 @pytest.mark.parametrize('mode,sampler', [*[(True, s) for s in TEST_PIPELINES.items()],
                                           *[(False, s) for s in TRAIN_PIPELINES.items()]],
                          ids=lambda v: v[0] if isinstance(v, tuple) else f'test={v}')
-def test_long_videos_frame_exact(long_videos, bframes, mode, sampler):
+def test_long_videos_frame_exact(long_videos, bframes, mode, sampler, backend):
     root, plans, ann_file = long_videos[bframes]
     truth = _events_by_narration(plans)
-    ds = build_dataset(ann_file, osp.join(root, 'videos'), sampler[1], test_mode=mode)
+    ds = build_dataset(ann_file, osp.join(root, 'videos'), sampler[1], test_mode=mode,
+                       backend=backend)
     picks = _start_middle_end(ds)
     fps_seen = set()
     for idx in picks:
@@ -118,7 +123,8 @@ def test_long_videos_frame_exact(long_videos, bframes, mode, sampler):
     assert min(starts) == 0 and max(stops) >= 600 * 50
 
 
-def test_all_segments_of_small_dataset(small_epic, tmp_path):
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_all_segments_of_small_dataset(small_epic, tmp_path, backend):
     """Every segment, every split: labels, ranges and decoded frames."""
     root, plans, _ = small_epic
     build_annotations(BuildOptions(annotations_dir=root, out_dir=str(tmp_path),
@@ -126,11 +132,12 @@ def test_all_segments_of_small_dataset(small_epic, tmp_path):
     truth = _events_by_narration(plans)
     for split in ('train', 'val'):
         ds = build_dataset(str(tmp_path / f'epic100_{split}.txt'),
-                           osp.join(root, 'videos'), TRAIN_PIPELINES['x3d_13x6'])
+                           osp.join(root, 'videos'), TRAIN_PIPELINES['x3d_13x6'],
+                           backend=backend)
         for i in range(len(ds)):
             check_sample(ds[i], truth[ds.get_data_info(i)['narration_id']])
     ds = build_dataset(str(tmp_path / 'epic100_test.txt'), osp.join(root, 'videos'),
-                       TEST_PIPELINES['x3d_13x6_3clips'], test_mode=True)
+                       TEST_PIPELINES['x3d_13x6_3clips'], test_mode=True, backend=backend)
     for i in range(len(ds)):
         results = ds[i]
         event = truth[results['narration_id']]
@@ -173,7 +180,7 @@ def test_packed_sample_carries_ids(small_epic, tmp_path):
     """Through the full pipeline: narration and participant ids reach data samples."""
     root, _, _ = small_epic
     build_annotations(BuildOptions(annotations_dir=root, out_dir=str(tmp_path)))
-    pipeline = [dict(type='SegmentDecordInit'),
+    pipeline = [dict(type='SegmentVideoInit'),
                 dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=1),
                 dict(type='DecordDecode'), dict(type='Resize', scale=(-1, 64)),
                 dict(type='CenterCrop', crop_size=64),
@@ -218,7 +225,8 @@ def test_reader_cache_reuse_and_eviction(small_epic, tmp_path):
     assert list(init._readers) == [videos[0], videos[1]]
 
 
-def test_sampling_stays_inside_one_frame_segments(small_epic, tmp_path):
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_sampling_stays_inside_one_frame_segments(small_epic, tmp_path, backend):
     """Clips longer than the segment loop inside it; never a neighbour's frame."""
     root, plans, _ = small_epic
     plan = plans[0]
@@ -228,7 +236,8 @@ def test_sampling_stays_inside_one_frame_segments(small_epic, tmp_path):
                           Segment(plan.rel_path, event.start, event.start + 2, 1, 2, 'P01_01_y')])
     for sampler in [*TRAIN_PIPELINES.values(), *TEST_PIPELINES.values()]:
         test_mode = sampler[0].get('test_mode', False)
-        ds = build_dataset(str(ann), osp.join(root, 'videos'), sampler, test_mode=test_mode)
+        ds = build_dataset(str(ann), osp.join(root, 'videos'), sampler, test_mode=test_mode,
+                           backend=backend)
         for i, stop in enumerate([event.start, event.start + 2]):
             codes = read_frame_codes(ds[i]['imgs'])
             assert codes.min() >= event.start and codes.max() <= stop
@@ -282,9 +291,11 @@ def test_broken_clip_in_training_is_logged_and_replaced(small_epic, tmp_path):
     assert 'outside the video' in text and 'skipping P01_01_9' in text
 
 
-def test_broken_clip_in_test_mode_names_the_video(small_epic, tmp_path):
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_broken_clip_in_test_mode_names_the_video(small_epic, tmp_path, backend):
     ann, videos = _broken_video_list(small_epic, tmp_path)
-    ds = build_dataset(ann, videos, TEST_PIPELINES['x3d_13x6_3clips'], test_mode=True)
+    ds = build_dataset(ann, videos, TEST_PIPELINES['x3d_13x6_3clips'], test_mode=True,
+                       backend=backend)
     with pytest.raises(VideoReadError, match='P09/P09_01.MP4'):
         ds[1]
     with pytest.raises(VideoReadError, match=r'segment 0\.\.\d+ is outside the video'):
@@ -294,7 +305,7 @@ def test_broken_clip_in_test_mode_names_the_video(small_epic, tmp_path):
 def test_whole_video_loaders_are_refused(small_epic, tmp_path):
     root, _, _ = small_epic
     build_annotations(BuildOptions(annotations_dir=root, out_dir=str(tmp_path)))
-    with pytest.raises(ValueError, match='use SegmentDecordInit'):
+    with pytest.raises(ValueError, match='use SegmentVideoInit'):
         DATASETS.build(dict(type='EpicSegmentVideoDataset',
                             ann_file=str(tmp_path / 'epic100_val.txt'),
                             pipeline=[dict(type='DecordInit')], label_mode='verb'))

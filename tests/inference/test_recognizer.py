@@ -26,17 +26,17 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), r
 @pytest.mark.parametrize('config', CONFIGS, ids=lambda p: osp.basename(p))
 def test_every_config_splits_around_its_loading(config):
     split = split_test_pipeline(Config.fromfile(config).test_dataloader.dataset.pipeline)
-    assert split.init['type'] == 'SegmentDecordInit' and split.decode['type'] == 'DecordDecode'
+    assert split.init['type'] == 'SegmentVideoInit' and split.decode['type'] == 'DecordDecode'
     assert [s['type'] for s in split.sampling] in (['SampleFrames'], ['UniformSample'])
     assert split.rest[-1]['type'] == 'PackActionInputs'
 
 
 def test_pipelines_that_cannot_be_split():
-    with pytest.raises(InferenceError, match='must start with SegmentDecordInit'):
+    with pytest.raises(InferenceError, match='must start with SegmentVideoInit'):
         split_test_pipeline([dict(type='DecordInit'), dict(type='SampleFrames', clip_len=8),
                              dict(type='DecordDecode')])
-    with pytest.raises(InferenceError, match='must start with SegmentDecordInit'):
-        split_test_pipeline([dict(type='SegmentDecordInit'), dict(type='PyAVDecode')])
+    with pytest.raises(InferenceError, match='must start with SegmentVideoInit'):
+        split_test_pipeline([dict(type='SegmentVideoInit'), dict(type='PyAVDecode')])
 
 
 @pytest.fixture(scope='module')

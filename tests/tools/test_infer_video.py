@@ -3,7 +3,6 @@ the video with the computed windows and the class CSVs' names, the annotated
 MP4 has every frame, and stream mode (OpenCV, ring buffer) agrees with file
 mode. Error paths call ``main`` in this process (a subprocess spends ~5 s
 importing MMAction2)."""
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 from epic_mmaction.annotations.records import read_classes
 from epic_mmaction.inference import sliding_windows
 
+from .. import conftest
 from ..conftest import REPO
 from ..inference.helpers import DEMO_CONFIG, make_videos, save_untrained_checkpoint
 
@@ -28,10 +28,7 @@ def run(*args):
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('infer_video', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return conftest.load_tool('infer_video')
 
 
 @pytest.fixture(scope='module')

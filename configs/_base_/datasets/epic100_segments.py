@@ -21,7 +21,7 @@ meta_keys = ('narration_id', 'participant_id', 'video_id', 'verb_label',
              'noun_label', 'segment_start', 'segment_stop')
 
 train_pipeline = [
-    dict(type='SegmentDecordInit', num_threads=1, cache_size=4),
+    dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=1),
     dict(type='DecordDecode'),
@@ -33,7 +33,7 @@ train_pipeline = [
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
 val_pipeline = [
-    dict(type='SegmentDecordInit', num_threads=1, cache_size=4),
+    dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=1, test_mode=True),
     dict(type='DecordDecode'),
@@ -43,7 +43,7 @@ val_pipeline = [
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='SegmentDecordInit', num_threads=1, cache_size=4),
+    dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=2, test_mode=True),
     dict(type='DecordDecode'),
@@ -56,7 +56,7 @@ test_pipeline = [
 # Test-time augmentation (tools/test.py --tta): 10 clips x 3 crops covering the
 # whole short side, as MMAction2 tests X3D; the head averages the 30 views.
 tta_pipeline = [
-    dict(type='SegmentDecordInit', num_threads=1, cache_size=4),
+    dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=10, test_mode=True),
     dict(type='DecordDecode'),

@@ -1,3 +1,5 @@
-from .segment_decord import SegmentDecordInit, SegmentVideoReader, VideoReadError
+from .segment_video import (SegmentDecordInit, SegmentVideoInit, SegmentVideoReader,
+                            VideoReadError)
 
-__all__ = ['SegmentDecordInit', 'SegmentVideoReader', 'VideoReadError']
+__all__ = ['SegmentDecordInit', 'SegmentVideoInit', 'SegmentVideoReader',
+           'VideoReadError']

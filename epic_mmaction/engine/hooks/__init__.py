@@ -1,3 +1,5 @@
+from .channels_last import ChannelsLastHook
 from .preemption import EXIT_RESUMABLE, PreemptionCheckpointHook, TrainingInterrupted
 
-__all__ = ['PreemptionCheckpointHook', 'TrainingInterrupted', 'EXIT_RESUMABLE']
+__all__ = ['PreemptionCheckpointHook', 'TrainingInterrupted', 'EXIT_RESUMABLE',
+           'ChannelsLastHook']

@@ -2,13 +2,19 @@
 
 Stock ``DecordInit`` reads the whole file into memory for every sample and
 sets ``total_frames`` to the whole video, so MMAction2's samplers pick frames
-anywhere in it. ``SegmentDecordInit`` opens the file by path, keeps a small
-LRU cache of open readers per worker (building a decord index of an hour-long
-video costs far more than decoding one clip), and sets ``start_index`` /
+anywhere in it. ``SegmentVideoInit`` opens the file by path, keeps a small
+LRU cache of open readers per worker, and sets ``start_index`` /
 ``total_frames`` to the segment, so ``SampleFrames`` / ``UniformSample`` pick
 frames inside it. The reader it hands to ``DecordDecode`` refuses frames
 outside ``[segment_start, segment_stop]`` and decodes each distinct frame once,
-in ascending order (no backward seeks).
+in ascending order.
+
+The default ``'pyav'`` backend opens a file from its container index in
+milliseconds whatever its length and decodes from the keyframe before the
+first sampled frame; decord reads every packet of the file to build its index
+when a reader is created (seconds for an hour of 1080p), which a reader cache
+cannot hide once hundreds of videos are shuffled. ``docs/benchmarks.md``
+has the numbers.
 """
 from collections import OrderedDict
 from typing import Dict, Optional
@@ -18,9 +24,10 @@ from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 
+from ...video import BACKENDS, VideoReadError, open_video_reader
 
-class VideoReadError(RuntimeError):
-    """A video (or some of its frames) could not be read; names the video."""
+__all__ = ['SegmentDecordInit', 'SegmentVideoInit', 'SegmentVideoReader',
+           'VideoReadError']
 
 
 class _Frames:
@@ -34,7 +41,7 @@ class _Frames:
 
 
 class SegmentVideoReader:
-    """A decord reader restricted to frames ``[start, stop]`` of one video.
+    """A video reader restricted to frames ``[start, stop]`` of one video.
 
     ``decoded`` holds the distinct frame indices of the last ``get_batch``.
     """
@@ -54,33 +61,37 @@ class SegmentVideoReader:
             raise VideoReadError(
                 f'{self.path}: frames {inds.min()}..{inds.max()} requested, but '
                 f'the segment is {self.start}..{self.stop}; sampling must use '
-                "the 'start_index'/'total_frames' SegmentDecordInit sets")
+                "the 'start_index'/'total_frames' SegmentVideoInit sets")
 
     def get_batch(self, indices) -> _Frames:
         inds = np.asarray(indices, dtype=np.int64).reshape(-1)
         self._check(inds)
         unique, inverse = np.unique(inds, return_inverse=True)
+        ascending = unique.size == inds.size  # sorted, no repeats: no re-indexing
         try:
             frames = self.reader.get_batch(unique.tolist()).asnumpy()
+        except VideoReadError:
+            raise
         except Exception as e:  # decord raises DECORDError and RuntimeError types
             raise VideoReadError(
                 f'{self.path}: cannot decode frames {unique[0]}..{unique[-1]} '
                 f'({type(e).__name__}: {str(e).splitlines()[0][:200]}). '
                 'Run tools/clean_segments.py --full on the list.') from e
         self.decoded = unique
+        if ascending and np.array_equal(unique, inds):
+            return _Frames(frames)  # a clip's frames are ~10-70 MB: no extra copy
         return _Frames(frames[inverse])
 
     def seek(self, index: int) -> None:
-        self._check(np.array([index]))
-        self.reader.seek(int(index))
-
-    def next(self):
-        return self.reader.next()
+        raise VideoReadError(
+            f"{self.path}: DecordDecode(mode='efficient') returns the keyframe "
+            "before each sampled frame, not the frame; use mode='accurate' (the "
+            'default)')
 
 
 @TRANSFORMS.register_module()
-class SegmentDecordInit(BaseTransform):
-    """Open the segment's video with decord (cached) and point sampling at it.
+class SegmentVideoInit(BaseTransform):
+    """Open the segment's video (cached reader) and point sampling at it.
 
     Required Keys:
 
@@ -97,17 +108,23 @@ class SegmentDecordInit(BaseTransform):
         - video_total_frames (frames in the whole video)
 
     Args:
-        num_threads (int): Decoder threads per reader. Defaults to 1 (one
-            dataloader worker per core is the better use of cores).
+        backend (str): ``'pyav'`` or ``'decord'`` (see the module docstring).
+            Defaults to ``'pyav'``.
+        num_threads (int): Decoder threads per reader, 0 = auto. Defaults to 1
+            (one dataloader worker per core is the better use of cores).
         cache_size (int): Open readers kept per worker, least recently used
-            evicted. Defaults to 4.
+            closed first. Defaults to 4.
     """
 
-    def __init__(self, num_threads: int = 1, cache_size: int = 4) -> None:
+    def __init__(self, backend: str = 'pyav', num_threads: int = 1,
+                 cache_size: int = 4) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
         if num_threads < 0:
             raise ValueError(f'num_threads must be >= 0 (0 = auto), got {num_threads}')
         if cache_size < 1:
             raise ValueError(f'cache_size must be >= 1, got {cache_size}')
+        self.backend = backend
         self.num_threads = num_threads
         self.cache_size = cache_size
         self._readers: Dict[str, object] = OrderedDict()
@@ -115,23 +132,19 @@ class SegmentDecordInit(BaseTransform):
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state['_readers'] = OrderedDict()  # decord readers cannot be pickled
+        state['_readers'] = OrderedDict()  # open readers cannot be pickled
         return state
 
     def _reader(self, path: str):
         reader = self._readers.pop(path, None)
         if reader is None:
-            import decord
-            try:
-                reader = decord.VideoReader(path, num_threads=self.num_threads)
-            except Exception as e:  # DECORDError, RuntimeError from native code
-                raise VideoReadError(
-                    f'cannot open video {path} ({type(e).__name__}: '
-                    f'{str(e).splitlines()[0][:200]}). Run tools/clean_segments.py '
-                    'on the list to drop broken videos.') from e
+            reader = open_video_reader(path, self.backend, self.num_threads)
             self.opened += 1
             while len(self._readers) >= self.cache_size:
-                self._readers.popitem(last=False)
+                _, old = self._readers.popitem(last=False)
+                close = getattr(old, 'close', None)
+                if close is not None:
+                    close()
         self._readers[path] = reader  # most recently used last
         return reader
 
@@ -150,6 +163,19 @@ class SegmentDecordInit(BaseTransform):
         results['avg_fps'] = reader.get_avg_fps()
         results['video_total_frames'] = total
         return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(backend={self.backend!r}, '
+                f'num_threads={self.num_threads}, cache_size={self.cache_size})')
+
+
+@TRANSFORMS.register_module()
+class SegmentDecordInit(SegmentVideoInit):
+    """:class:`SegmentVideoInit` with the decord backend (earlier configs' name)."""
+
+    def __init__(self, num_threads: int = 1, cache_size: int = 4) -> None:
+        super().__init__(backend='decord', num_threads=num_threads,
+                         cache_size=cache_size)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_threads={self.num_threads}, '
