@@ -72,9 +72,9 @@ class PyAVVideoReader:
                 raise VideoReadError(f'{path}: the container gives neither a frame '
                                      'count nor a duration; re-encode it to MP4')
             self._len = int(round(stream.duration * self._tb * self._fps))
-        self._gop = self._keyframe_interval()
         from av.video.reformatter import VideoReformatter
         self._rgb = VideoReformatter()
+        self._gop: Optional[int] = None
         self._frames = None  # the decode generator since the last seek
         self._pos: Optional[int] = None  # index of the last frame decoded
         self.seeks = 0  # seeks so far, for tests and benchmarks
@@ -96,6 +96,9 @@ class PyAVVideoReader:
 
     @property
     def keyframe_interval(self) -> int:
+        """Frames between the first two keyframes (read when first needed)."""
+        if self._gop is None:
+            self._gop = self._keyframe_interval()
         return self._gop
 
     def _index(self, pts: Optional[int]) -> int:
@@ -164,7 +167,7 @@ class PyAVVideoReader:
                 index = self._index(frame.pts)
                 if index <= target or target - back <= 0:
                     break
-                back = 2 * back if back else self._gop  # landed after it: go back
+                back = 2 * back if back else self.keyframe_interval  # landed after: go back
             if index > target:
                 raise VideoReadError(
                     f'{self.path}: seeking to frame {target} lands on frame '
