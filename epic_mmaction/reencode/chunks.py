@@ -18,18 +18,9 @@ from typing import Dict, Sequence
 import numpy as np
 
 from ..video.errors import VideoReadError
+from ..video.frames import Frames as _Frames
 from ..video.open import open_video_file as _open_file
 from .manifest import CHUNK_MANIFEST, ManifestError, load_manifest
-
-
-class _Frames:
-    """What ``DecordDecode`` expects back from ``get_batch``: ``.asnumpy()``."""
-
-    def __init__(self, array: np.ndarray) -> None:
-        self._array = array
-
-    def asnumpy(self) -> np.ndarray:
-        return self._array
 
 
 class ChunkedVideoReader:

@@ -19,20 +19,11 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from .errors import VideoReadError
+from .frames import Frames as _Frames
 
 _MAX_BACKOFF = 6  # seek retries, each twice as far back as the last
 # frames a seek must save before it beats decoding on (it flushes the decoder)
 _SEEK_MIN_SAVING = 16
-
-
-class _Frames:
-    """What ``DecordDecode`` expects back from ``get_batch``: ``.asnumpy()``."""
-
-    def __init__(self, array: np.ndarray) -> None:
-        self._array = array
-
-    def asnumpy(self) -> np.ndarray:
-        return self._array
 
 
 class PyAVVideoReader:

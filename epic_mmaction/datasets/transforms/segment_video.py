@@ -25,19 +25,10 @@ from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
 from ...video import BACKENDS, VideoReadError, open_video_reader
+from ...video.frames import Frames as _Frames
 
 __all__ = ['SegmentDecordInit', 'SegmentVideoInit', 'SegmentVideoReader',
            'VideoReadError']
-
-
-class _Frames:
-    """What ``DecordDecode`` expects back from ``get_batch``: ``.asnumpy()``."""
-
-    def __init__(self, array: np.ndarray) -> None:
-        self._array = array
-
-    def asnumpy(self) -> np.ndarray:
-        return self._array
 
 
 class SegmentVideoReader:
