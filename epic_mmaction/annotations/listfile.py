@@ -5,15 +5,25 @@ One segment a line, space separated::
     <video path relative to data root> <start> <stop> <verb_class> <noun_class> <narration_id>
 
 ``start``/``stop`` are 0-based and inclusive, in the video file's own frame
-numbering; unlabelled (test) rows carry ``-1 -1``. Paths may not contain
-spaces (EPIC's never do). Lines starting with ``#`` are comments.
+numbering; ``stop`` may be ``-1``: to the video's last frame, whose number is
+read from the video when it is opened (whole-video lists whose builder did
+not count frames). Unlabelled (test) rows carry ``-1 -1``. Paths may not
+contain spaces (EPIC's never do). Lines starting with ``#`` are comments.
+
+Single-label lists (whole-video datasets such as UCF50 or HRI30, where each
+video is one clip of one class) use the same six columns: the class in the
+``verb`` column, ``-1`` in the ``noun`` column and the clip's id (the file
+name without extension) as ``narration_id``; ``-1`` as the class marks an
+unlabelled (test) video. ``EpicSegmentVideoDataset(label_mode='single')``
+reads them.
 """
 from dataclasses import dataclass
-from typing import Iterable, List
+from typing import Iterable, List, Optional
 
 from ..fileio import atomic_write
 
 UNLABELLED = -1
+TO_END = -1  # ``stop`` of a segment that runs to the video's last frame
 
 
 class ListFormatError(ValueError):
@@ -31,8 +41,14 @@ class Segment:
     narration_id: str
 
     @property
-    def num_frames(self) -> int:
-        return self.stop - self.start + 1
+    def to_end(self) -> bool:
+        """Whether ``stop`` is the video's last frame, unknown until it is opened."""
+        return self.stop == TO_END
+
+    @property
+    def num_frames(self) -> Optional[int]:
+        """Frames in the segment; None for a segment that runs to the end."""
+        return None if self.to_end else self.stop - self.start + 1
 
     @property
     def participant_id(self) -> str:
@@ -63,10 +79,10 @@ def parse_line(line: str, where: str = '<string>') -> Segment:
         raise ListFormatError(
             f'{where}: start, stop, verb and noun must be integers: '
             f'{line.strip()!r}') from None
-    if start_i < 0 or stop_i < start_i:
+    if start_i < 0 or (stop_i < start_i and stop_i != TO_END):
         raise ListFormatError(
             f'{where}: frame range {start_i}..{stop_i} is empty or negative '
-            f'(stop is inclusive): {line.strip()!r}')
+            f'(stop is inclusive; -1 means to the last frame): {line.strip()!r}')
     if verb_i < UNLABELLED or noun_i < UNLABELLED:
         raise ListFormatError(f'{where}: class ids must be >= -1: {line.strip()!r}')
     return Segment(video, start_i, stop_i, verb_i, noun_i, narration_id)

@@ -20,6 +20,9 @@ Decisions:
 * a segment reaching past the video's last frame is dropped
   ('out_of_range'), or with ``clamp`` cut at the last frame (still dropped
   if it starts past the end).
+* a segment to the end of its video (``stop`` -1, whole-video lists) is
+  kept with ``stop`` set to the last frame the probe counted, so the
+  cleaned list says how long each video is.
 * probe records are cached by path, size, mtime and the frames checked, so
   a re-run only probes what changed; timeouts and crashes are not cached,
   they are retried.
@@ -46,6 +49,7 @@ DEFAULT_TIMEOUT = 120.0
 # --full decodes every frame of every segment: a long 1080p video takes minutes
 DEFAULT_FULL_TIMEOUT = 1800.0
 CACHE_VERSION = 1
+LAST_FRAME = 2 ** 62  # probe range end of a segment to the end (clipped to the video)
 
 
 class CleanerError(ValueError):
@@ -112,10 +116,12 @@ def probe_ranges(segments: List[Segment], full: bool) -> Dict[str, List[Range]]:
     wanted: Dict[str, List[Range]] = {}
     for seg in segments:
         ranges = wanted.setdefault(seg.video, [])
+        # a segment to the end (stop -1) ends at the last frame, always probed
+        stop = LAST_FRAME if seg.to_end else seg.stop
         if full:
-            ranges.append((seg.start, seg.stop))
+            ranges.append((seg.start, stop))
         else:
-            ranges += [(seg.start, seg.start), (seg.stop, seg.stop)]
+            ranges += [(seg.start, seg.start), (stop, stop)]
     for video, ranges in wanted.items():
         wanted[video] = merge_ranges(ranges)
     return wanted
@@ -280,6 +286,7 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
     kept: List[Segment] = []
     dropped: List[dict] = []
     clamped: List[dict] = []
+    resolved = 0
     for seg in segments:
         record = records[seg.video]
         entry = dict(narration_id=seg.narration_id, video=seg.video,
@@ -288,6 +295,9 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
             dropped.append(dict(entry, reason='bad_video', detail=record['reason']))
             continue
         num_frames, stop = record['num_frames'], seg.stop
+        if seg.to_end:  # whole-video rows get the frame count the probe found
+            stop = num_frames - 1
+            resolved += 1
         if stop >= num_frames:
             if not clamp or seg.start >= num_frames:
                 dropped.append(dict(entry, reason='out_of_range', detail=(
@@ -301,7 +311,7 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
                 f'frame(s) {", ".join(map(str, bad[:5]))} fail to decode: '
                 f'{record["frame_error"]}')))
             continue
-        if stop != seg.stop:
+        if stop != seg.stop and not seg.to_end:
             clamped.append(dict(entry, clamped_stop=stop, num_frames=num_frames))
         kept.append(replace(seg, stop=stop))
 
@@ -327,7 +337,8 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
                         ok=len(records) - len(bad_videos), bad=len(bad_videos),
                         with_bad_frames=len(with_bad_frames)),
             segments={'in': len(segments), 'kept': len(kept), 'dropped': len(dropped),
-                      'dropped_by_reason': by_reason, 'clamped': len(clamped)}),
+                      'dropped_by_reason': by_reason, 'clamped': len(clamped),
+                      'to_end_resolved': resolved}),
         bad_videos=bad_videos,
         videos_with_bad_frames=with_bad_frames,
         dropped_segments=dropped,

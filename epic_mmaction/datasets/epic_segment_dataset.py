@@ -12,7 +12,7 @@ from ..annotations.listfile import UNLABELLED, read_list
 from ..annotations.pairs import PairVocabulary
 from ..video import VideoReadError
 
-LABEL_MODES = ('pair', 'verb_noun', 'verb', 'noun')
+LABEL_MODES = ('pair', 'verb_noun', 'verb', 'noun', 'single')
 IGNORE_LABEL = UNLABELLED  # -1: no label (test rows; pairs outside the vocabulary)
 WHOLE_VIDEO_LOADERS = ('DecordInit', 'PyAVInit', 'OpenCVInit')
 
@@ -30,6 +30,14 @@ class EpicSegmentVideoDataset(BaseActionDataset):
       evaluation.
     - ``'verb_noun'``: ``[verb, noun]``.
     - ``'verb'`` / ``'noun'``: that class.
+    - ``'single'``: single-label lists (whole-video datasets, see
+      :mod:`~epic_mmaction.annotations.listfile`): the class column, for
+      MMAction2's standard heads and ``AccMetric``. A row with a noun class
+      is an error (an EPIC list given by mistake).
+
+    Samples also carry ``video_file``, the video path as the list gives it.
+    A segment with ``stop`` -1 runs to the video's last frame, which
+    ``SegmentVideoInit`` reads from the video.
 
     A clip that fails to decode in training is logged with its video and
     another sample is drawn (``max_refetch``); in test mode it is an error.
@@ -72,7 +80,7 @@ class EpicSegmentVideoDataset(BaseActionDataset):
                     'pipelines')
 
     def _label(self, verb: int, noun: int):
-        if self.label_mode == 'verb':
+        if self.label_mode in ('verb', 'single'):
             return verb
         if self.label_mode == 'noun':
             return noun
@@ -87,12 +95,18 @@ class EpicSegmentVideoDataset(BaseActionDataset):
         root = self.data_prefix.get('video') or ''
         data_list = []
         for seg in read_list(self.ann_file):
+            if self.label_mode == 'single' and seg.noun != UNLABELLED:
+                raise ValueError(
+                    f'{self.ann_file}: {seg.narration_id} has a noun class '
+                    f"({seg.noun}); label_mode='single' reads single-label lists "
+                    "(class, -1): use label_mode='verb_noun' or 'pair' for EPIC "
+                    'lists')
             data_list.append(dict(
                 filename=osp.join(root, seg.video),
                 segment_start=seg.start, segment_stop=seg.stop,
                 verb_label=seg.verb, noun_label=seg.noun,
                 label=self._label(seg.verb, seg.noun),
-                narration_id=seg.narration_id,
+                narration_id=seg.narration_id, video_file=seg.video,
                 participant_id=seg.participant_id,
                 video_id=osp.splitext(osp.basename(seg.video))[0]))
         return data_list

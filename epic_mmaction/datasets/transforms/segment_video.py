@@ -24,6 +24,7 @@ from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 
+from ...annotations.listfile import TO_END
 from ...video import BACKENDS, VideoReadError, open_video_reader
 from ...video.frames import Frames as _Frames
 
@@ -88,7 +89,11 @@ class SegmentVideoInit(BaseTransform):
 
         - filename
         - segment_start
-        - segment_stop
+        - segment_stop (``-1``: the video's last frame)
+
+    Modified Keys:
+
+        - segment_stop (``-1`` resolved to the last frame's number)
 
     Added Keys:
 
@@ -144,6 +149,9 @@ class SegmentVideoInit(BaseTransform):
         start, stop = int(results['segment_start']), int(results['segment_stop'])
         reader = self._reader(path)
         total = len(reader)
+        if stop == TO_END:  # whole-video lists may leave the frame count to us
+            stop = total - 1
+            results['segment_stop'] = stop
         if not 0 <= start <= stop < total:
             raise VideoReadError(
                 f'{path}: segment {start}..{stop} is outside the video '
