@@ -1,7 +1,8 @@
-"""Training engine pieces: preemption checkpoints, channels-last, CPU distributed setup."""
+"""Training engine pieces: preemption checkpoints, channels-last, fine-tuning
+strategies, CPU distributed setup."""
 from .dist import setup_cpu_distributed
-from .hooks import (EXIT_RESUMABLE, ChannelsLastHook, PreemptionCheckpointHook,
-                    TrainingInterrupted)
+from .hooks import (EXIT_RESUMABLE, ChannelsLastHook, FineTuningHook,
+                    PreemptionCheckpointHook, TrainingInterrupted)
 
 __all__ = ['PreemptionCheckpointHook', 'TrainingInterrupted', 'EXIT_RESUMABLE',
-           'ChannelsLastHook', 'setup_cpu_distributed']
+           'ChannelsLastHook', 'FineTuningHook', 'setup_cpu_distributed']

@@ -1,3 +1,3 @@
 from .heads import *  # noqa: F401,F403
 
-__all__ = ['EpicActionHead']
+__all__ = ['EpicActionHead', 'TemporalClsHead']

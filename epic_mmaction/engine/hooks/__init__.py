@@ -1,5 +1,6 @@
 from .channels_last import ChannelsLastHook
+from .fine_tuning import FineTuningHook
 from .preemption import EXIT_RESUMABLE, PreemptionCheckpointHook, TrainingInterrupted
 
 __all__ = ['PreemptionCheckpointHook', 'TrainingInterrupted', 'EXIT_RESUMABLE',
-           'ChannelsLastHook']
+           'ChannelsLastHook', 'FineTuningHook']

@@ -1,0 +1,63 @@
+# ResNet50 per-frame features -> bidirectional LSTM -> one classifier on UCF50,
+# the seed projects' CNN+LSTM: 8 frames spread over the video (TSN sampling),
+# ImageNet ResNet50 weights, the whole network trained with the backbone at a
+# tenth of the head's rate. TemporalClsHead is MMAction2's BaseHead with the
+# EPIC head's LSTM, so AccMetric reads its pred_score.
+_base_ = ['../_base_/datasets/ucf50_videos.py',
+          '../_base_/schedules/sgd_cosine_finetune_30e.py', '../_base_/clip_runtime.py']
+
+num_segments = 8
+crop_size, short_side = 224, 256
+meta_keys = {{_base_.meta_keys}}
+
+model = dict(
+    type='Recognizer2D',
+    backbone=dict(type='ResNet', depth=50, pretrained='torchvision://resnet50',
+                  norm_eval=False),
+    cls_head=dict(type='TemporalClsHead', num_classes={{_base_.num_classes}},
+                  in_channels=2048,
+                  temporal=dict(type='lstm', num_segments=num_segments, hidden_size=512,
+                                num_layers=2, bidirectional=True, dropout=0.2,
+                                pooling='mean'),
+                  dropout_ratio=0.5, average_clips='prob'),
+    data_preprocessor=dict(type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], format_shape='NCHW'))
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+
+train_pipeline = [
+    dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
+    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=num_segments),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='MultiScaleCrop', input_size=crop_size, scales=(1, 0.875, 0.75, 0.66),
+         random_crop=False, max_wh_scale_gap=1),
+    dict(type='Resize', scale=(crop_size, crop_size), keep_ratio=False),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
+val_pipeline = [
+    dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
+    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=num_segments,
+         test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='CenterCrop', crop_size=crop_size),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
+test_pipeline = val_pipeline
+tta_pipeline = [
+    dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
+    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=num_segments,
+         twice_sample=True, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='ThreeCrop', crop_size=short_side),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
+train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(batch_size=16, dataset=dict(pipeline=val_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+auto_scale_lr = dict(base_batch_size=64)
