@@ -1,7 +1,11 @@
-# Two entry points, each installs what it needs into a venv (.venv) first:
+# Entry points, each installs what it needs into a venv (.venv) first:
 #   make demo   the main job on the built-in synthetic EPIC dataset: generate ->
 #               build lists -> clean -> check clips -> train X3D-S -> test
 #               (5 clips per segment, averaged)
+#   make demo-clips  the whole-video (UCF50/HRI30-style) path on synthetic
+#               clips: generate -> class-folder lists -> clean -> train the
+#               ResNet+LSTM recipe, scaled down -> test --dump -> analysis and
+#               training curves
 #   make test   the test suite
 # TORCH picks the torch build: plain `torch` from PyPI is the CUDA build;
 # CPU-only machines (and CI) use e.g. TORCH='torch==2.13.0' (a CPU wheel there).
@@ -17,10 +21,14 @@ WORKERS ?= 2
 # CPU threads for the demo's training process: the cores its WORKERS loader
 # processes leave free (at least 1); oversubscribed cores slow a CPU run ~20 %
 DEMO_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or 1) - $(WORKERS)))")
+CLIPS_DIR ?= data/synthetic_ucf/videos
+CLIPS_LISTS ?= data_lists/synthetic_ucf
+CLIPS_WORK ?= work_dirs/demo_r18_lstm_clips
+CLIPS_CONFIG ?= configs/demo/r18_lstm_demo_ucf_synthetic.py
 PY := $(VENV)/bin/python
 SPLITS := train val test
 
-.PHONY: venv demo test clean-demo
+.PHONY: venv demo demo-clips test clean-demo
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -52,8 +60,28 @@ demo: venv
 		$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_WORK)/last_checkpoint) \
 		--work-dir $(DEMO_WORK) --dump $(DEMO_WORK)/val_results.npz --tta
 
+demo-clips: venv
+	$(PY) tools/make_synthetic_clips.py $(CLIPS_DIR) --classes 3 --groups 4 --clips 4 \
+		--frames 32 --size 96x96
+	$(PY) tools/build_annotations.py $(CLIPS_DIR) --format class-folders --prefix ucf50 \
+		--group-pattern '' --split-ratios 0.6 0.4 0 --out-dir $(CLIPS_LISTS)
+	for split in train val; do \
+		$(PY) tools/clean_segments.py $(CLIPS_LISTS)/ucf50_$$split.txt \
+			--data-root $(CLIPS_DIR) --workers $(WORKERS) \
+			--out $(CLIPS_LISTS)/ucf50_$${split}_clean.txt \
+			--report $(CLIPS_LISTS)/ucf50_$${split}_clean.report.json || exit 1; \
+	done
+	UCF50_VIDEOS=$(CLIPS_DIR) UCF50_LISTS=$(CLIPS_LISTS) OMP_NUM_THREADS=$(DEMO_THREADS) \
+		$(PY) tools/train.py $(CLIPS_CONFIG) --work-dir $(CLIPS_WORK)
+	UCF50_VIDEOS=$(CLIPS_DIR) UCF50_LISTS=$(CLIPS_LISTS) \
+		$(PY) tools/test.py $(CLIPS_CONFIG) $$(ls $(CLIPS_WORK)/best_acc_top1_epoch_*.pth) \
+		--work-dir $(CLIPS_WORK) --dump $(CLIPS_WORK)/val_results.npz
+	$(PY) tools/analyze_results.py $(CLIPS_WORK)/val_results.npz \
+		--classes $(CLIPS_LISTS)/ucf50_classes.txt --out-dir $(CLIPS_WORK)/analysis
+	$(PY) tools/plot_curves.py $(CLIPS_WORK)
+
 test: venv
 	$(PY) -m pytest -rs --durations=15 $(PYTEST_ARGS)
 
 clean-demo:
-	rm -rf $(DEMO_DIR) $(DEMO_LISTS) $(DEMO_WORK)
+	rm -rf $(DEMO_DIR) $(DEMO_LISTS) $(DEMO_WORK) $(CLIPS_DIR) $(CLIPS_LISTS) $(CLIPS_WORK)

@@ -1,5 +1,8 @@
 """Test a checkpoint: EPIC metric on labelled lists, per-narration results with --dump.
 
+For single-label (whole-video) datasets, --dump writes per-clip results instead
+(DumpClipResults; read by tools/analyze_results.py --classes).
+
 Example::
 
     python tools/test.py configs/x3d/x3d_s_13x6_verbnoun_30e_epic100.py \\
@@ -24,7 +27,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('checkpoint', help='checkpoint file')
     p.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     p.add_argument('--dump', type=str, help='write per-narration verb/noun scores '
-                   '(.npz) for export, evaluation and ensembling')
+                   '(.npz) for export, evaluation and ensembling; per-clip class '
+                   "scores for label_mode='single' datasets")
     p.add_argument('--tta', action='store_true', help='test with the config\'s '
                    'tta_pipeline (several clips x 3 crops, averaged per narration)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -36,6 +40,12 @@ def parse_args() -> argparse.Namespace:
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def dump_metric(cfg: Config) -> str:
+    """The metric that writes --dump: per-clip files for single-label datasets."""
+    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
+    return 'DumpClipResults' if dataset.get('label_mode') == 'single' else 'DumpEpicResults'
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -51,7 +61,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         evaluators = cfg.test_evaluator
         if not isinstance(evaluators, (list, tuple)):
             evaluators = [evaluators] if evaluators else []
-        cfg.test_evaluator = [*evaluators, dict(type='DumpEpicResults', out_file=args.dump)]
+        cfg.test_evaluator = [*evaluators, dict(type=dump_metric(cfg), out_file=args.dump)]
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.tta:  # after --cfg-options, so they can change tta_pipeline too

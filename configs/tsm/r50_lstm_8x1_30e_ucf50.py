@@ -1,5 +1,5 @@
 # ResNet50 per-frame features -> bidirectional LSTM -> one classifier on UCF50,
-# the seed projects' CNN+LSTM: 8 frames spread over the video (TSN sampling),
+# the seed projects' CNN+LSTM: 8 frames spread uniformly over the video,
 # ImageNet ResNet50 weights, the whole network trained with the backbone at a
 # tenth of the head's rate. TemporalClsHead is MMAction2's BaseHead with the
 # EPIC head's LSTM, so AccMetric reads its pred_score.
@@ -26,7 +26,7 @@ optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.
 
 train_pipeline = [
     dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
-    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=num_segments),
+    dict(type='UniformSample', clip_len=num_segments),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, short_side)),
     dict(type='MultiScaleCrop', input_size=crop_size, scales=(1, 0.875, 0.75, 0.66),
@@ -38,19 +38,26 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
-    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=num_segments,
-         test_mode=True),
+    dict(type='UniformSample', clip_len=num_segments, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, short_side)),
     dict(type='CenterCrop', crop_size=crop_size),
     dict(type='FormatShape', input_format='NCHW'),
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
-test_pipeline = val_pipeline
+test_pipeline = [
+    dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
+    dict(type='UniformSample', clip_len=num_segments, num_clips=2, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='CenterCrop', crop_size=crop_size),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs', meta_keys=meta_keys),
+]
+# tools/test.py --tta: 2 uniform samplings x 3 crops of 256 px
 tta_pipeline = [
     dict(type='SegmentVideoInit', backend='pyav', num_threads=1, cache_size=4),
-    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=num_segments,
-         twice_sample=True, test_mode=True),
+    dict(type='UniformSample', clip_len=num_segments, num_clips=2, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, short_side)),
     dict(type='ThreeCrop', crop_size=short_side),

@@ -1,4 +1,4 @@
-"""Verb or noun confusion matrices: counts, CSV, and a readable top-N plot.
+"""Verb, noun or class confusion matrices: counts, CSV, and a readable top-N plot.
 
 EPIC has 97 verbs and 300 nouns with a long tail; a full 300x300 plot is
 unreadable, so the plot keeps the N most frequent ground-truth classes and
@@ -92,7 +92,7 @@ def top_n_view(matrix: np.ndarray, class_names: Sequence[str], top_n: int,
 
 def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str,
                    top_n: int = 20, normalize: bool = True,
-                   title: Optional[str] = None) -> str:
+                   title: Optional[str] = None, unit: str = 'segments') -> str:
     """Plot the top-``top_n`` ground-truth classes of ``matrix`` to a PNG.
 
     Args:
@@ -103,6 +103,8 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str,
         normalize: Show each row as a fraction of the class's support
             (recall on the diagonal) instead of counts.
         title: Figure title; the shown share of segments is appended.
+        unit: What a row counts, for the labels (``'clips'`` for
+            single-label results).
     """
     matrix = np.asarray(matrix, dtype=np.int64)
     shown, keep, col_names = top_n_view(matrix, class_names, top_n, normalize)
@@ -115,7 +117,7 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str,
     image = ax.imshow(shown, cmap='Blues', vmin=0, vmax=1 if normalize else None,
                       aspect='auto', interpolation='nearest')
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02,
-                 label='fraction of the row' if normalize else 'segments')
+                 label='fraction of the row' if normalize else unit)
     ax.set_xticks(range(n_cols), col_names, rotation=60, ha='right',
                   rotation_mode='anchor', fontsize=font)
     ax.set_yticks(range(n_rows), [f'{class_names[i]} ({support[i]})' for i in keep],
@@ -136,7 +138,7 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str,
         ax.axvline(n_cols - 1.5, color='0.4', linewidth=1.5)
     share = support[keep].sum() / max(support.sum(), 1)
     detail = (f'top {len(keep)} of {int((support > 0).sum())} ground-truth classes, '
-              f'{100 * share:.1f}% of {support.sum()} segments'
+              f'{100 * share:.1f}% of {support.sum()} {unit}'
               f'{"; cells: % of the row" if normalize else ""}')
     ax.set_title(f'{title}\n{detail}' if title else detail, fontsize=font)
     return save_png(fig, path)

@@ -10,6 +10,12 @@ mmengine's ``LoggerHook`` writes one JSON object per line to
   (``log_metric_by_epoch=True``, the default) or the iteration, e.g.
   ``epic/verb_top1`` (percent).
 
+Single-label runs (MMAction2's standard heads and ``AccMetric``) log
+``loss_cls``, ``top1_acc``/``top5_acc`` in training and ``acc/top1``,
+``acc/top5``, ``acc/mean1`` and ``val/loss`` in validation; the validation
+loss is drawn with the training losses, mean class accuracy with top-1
+(``acc/*`` are fractions, drawn as percent).
+
 A resumed or restarted run starts a new ``<timestamp>``; runs are read in
 time order and a later run replaces what earlier runs logged from its first
 step on (the iterations it redid). Keys that are absent are not plotted.
@@ -26,11 +32,13 @@ import pandas as pd
 
 from ._figure import new_figure, save_png
 
-__all__ = ['CurveLogError', 'TrainingLog', 'read_training_log', 'plot_curves']
+__all__ = ['CurveLogError', 'TrainingLog', 'Curve', 'read_training_log', 'curve_panels',
+           'plot_curves']
 
 _BY_ITER = re.compile(r'log_metric_by_epoch\s*=\s*False')
 _LR = re.compile(r'(^|[._/])lr$')
 VAL_TOP1 = ('verb_top1', 'noun_top1', 'action_top1')
+FRACTION_PREFIXES = ('acc/', )  # MMAction2's AccMetric logs fractions; EpicActionMetric %
 
 
 class CurveLogError(ValueError):
@@ -147,10 +155,11 @@ def _columns(frame: pd.DataFrame, keep) -> List[str]:
 
 
 def _val_top1(frame: pd.DataFrame) -> List[str]:
-    """Overall verb/noun/action top-1 keys (any prefix), else any ``*top1`` key."""
+    """Overall verb/noun/action top-1 keys (any prefix), else any ``*top1`` key
+    and ``*mean1`` (``AccMetric``'s mean class accuracy)."""
     tail = {c: c.rsplit('/', 1)[-1] for c in frame.columns}
     keys = [c for task in VAL_TOP1 for c in frame.columns if tail[c] == task]
-    return keys or _columns(frame, lambda c: tail[c].endswith('top1'))
+    return keys or _columns(frame, lambda c: tail[c].endswith(('top1', 'mean1')))
 
 
 def _color(key: str, others: Dict[str, str]) -> str:
@@ -159,6 +168,59 @@ def _color(key: str, others: Dict[str, str]) -> str:
         if task in key:
             return color
     return others.setdefault(key, f'C{3 + len(others) % 7}')
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One line of a panel: finite points only, accuracies in percent."""
+    key: str
+    x: np.ndarray
+    y: np.ndarray
+    validation: bool
+
+
+def _resolve_x(log: TrainingLog, x: Optional[str]) -> str:
+    if x is None:
+        x = 'epoch' if log.iters_per_epoch else 'iter'
+    if x not in ('epoch', 'iter'):
+        raise ValueError(f"x must be 'epoch' or 'iter', got {x!r}")
+    if x == 'epoch' and not log.iters_per_epoch:
+        raise CurveLogError(f'{log.work_dir}: the logs have no epochs (iteration-based '
+                            'training): plot against iterations')
+    return x
+
+
+def curve_panels(log: TrainingLog, x: Optional[str] = None) -> Dict[str, List[Curve]]:
+    """What :func:`plot_curves` draws: panel title -> its curves, panels in order.
+
+    Panels without a key in the logs are left out.
+    """
+    x = _resolve_x(log, x)
+    train, val = log.train, log.val
+    losses = _columns(train, lambda c: 'loss' in c)
+    losses.sort(key=lambda c: (c != 'loss', c))  # the total first
+    val_loss = _columns(val, lambda c: 'loss' in c) if len(val) else []
+    val_acc = _val_top1(val) if len(val) else []
+    on_train = lambda keys: [(train, k, log.train_x) for k in keys]  # noqa: E731
+    on_val = lambda keys: [(val, k, log.val_x) for k in keys]  # noqa: E731
+    panels = [
+        ('loss', on_train(losses) + on_val(val_loss), False),
+        ('learning rate', on_train(_columns(train, lambda c: bool(_LR.search(c)))), False),
+        ('training accuracy (%, batch)',
+         on_train(_columns(train, lambda c: c.endswith('acc') or c.endswith('top1'))),
+         True),
+        ('validation top-1 (%)' if all(k.endswith('top1') for k in val_acc) else
+         'validation accuracy (%)', on_val(val_acc), False),
+    ]
+    out: Dict[str, List[Curve]] = {}
+    for title, series, as_percent in panels:
+        for frame, key, to_x in series:
+            ys = frame[key].to_numpy(dtype=np.float64)
+            if key.startswith(FRACTION_PREFIXES) or (as_percent and np.nanmax(ys) <= 1.0):
+                ys = 100 * ys
+            ok = np.isfinite(ys)
+            out.setdefault(title, []).append(Curve(key, to_x(x)[ok], ys[ok], frame is val))
+    return out
 
 
 def plot_curves(log: TrainingLog, path: str, x: Optional[str] = None) -> str:
@@ -170,26 +232,8 @@ def plot_curves(log: TrainingLog, path: str, x: Optional[str] = None) -> str:
         x: ``'epoch'`` or ``'iter'``; defaults to epochs when the loop is
             epoch-based.
     """
-    if x is None:
-        x = 'epoch' if log.iters_per_epoch else 'iter'
-    if x not in ('epoch', 'iter'):
-        raise ValueError(f"x must be 'epoch' or 'iter', got {x!r}")
-    if x == 'epoch' and not log.iters_per_epoch:
-        raise CurveLogError(f'{log.work_dir}: the logs have no epochs (iteration-based '
-                            'training): plot against iterations')
-    train, val = log.train, log.val
-    losses = _columns(train, lambda c: 'loss' in c)
-    losses.sort(key=lambda c: (c != 'loss', c))  # the total first
-    panels = [
-        ('loss', train, losses, log.train_x, False),
-        ('learning rate', train, _columns(train, lambda c: bool(_LR.search(c))),
-         log.train_x, False),
-        ('training accuracy (%, batch)', train,
-         _columns(train, lambda c: c.endswith('acc') or c.endswith('top1')), log.train_x,
-         True),
-        ('validation top-1 (%)', val, _val_top1(val) if len(val) else [], log.val_x, False),
-    ]
-    panels = [p for p in panels if p[2]]
+    x = _resolve_x(log, x)
+    panels = curve_panels(log, x)
     if not panels:
         raise CurveLogError(f'{log.work_dir}: the logs have no loss, lr, accuracy or '
                             f'top-1 scalars to plot ({", ".join(log.runs)})')
@@ -198,20 +242,16 @@ def plot_curves(log: TrainingLog, path: str, x: Optional[str] = None) -> str:
     fig = new_figure(6.0 * cols, 3.6 * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     others: Dict[str, str] = {}
-    span = np.concatenate([p[3](x) for p in panels])
+    span = np.concatenate([c.x for curves in panels.values() for c in curves])
     lo, hi = float(np.min(span)), float(np.max(span))
     pad = 0.02 * (hi - lo) or 0.5
-    for ax, (title, frame, keys, to_x, as_percent) in zip(axes, panels):
-        xs = to_x(x)
-        for key in keys:
-            ys = frame[key].to_numpy(dtype=np.float64)
-            if as_percent and np.nanmax(ys) <= 1.0:
-                ys = 100 * ys
-            ok = np.isfinite(ys)
-            style = dict(marker='o', markersize=4) if frame is val or ok.sum() < 30 else {}
-            width = 2.0 if key == 'loss' else 1.2
-            ax.plot(xs[ok], ys[ok], label=key, linewidth=width,
-                    color=_color(key, others), **style)
+    for ax, (title, curves) in zip(axes, panels.items()):
+        for curve in curves:
+            style = (dict(marker='o', markersize=4)
+                     if curve.validation or len(curve.x) < 30 else {})
+            width = 2.0 if curve.key == 'loss' else 1.2
+            ax.plot(curve.x, curve.y, label=curve.key, linewidth=width,
+                    color=_color(curve.key, others), **style)
         ax.set_xlim(lo - pad, hi + pad)  # panels share the x range
         ax.set_title(title, fontsize=11)
         ax.set_xlabel('epoch' if x == 'epoch' else 'iteration', fontsize=10)

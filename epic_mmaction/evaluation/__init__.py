@@ -1,4 +1,8 @@
-"""EPIC-KITCHENS-100 evaluation: the official metric, results files."""
+"""EPIC-KITCHENS-100 evaluation: the official metric, results files (EPIC and
+single-label)."""
+from .clip_results import (CLIP_RESULTS_FORMAT, CLIP_RESULTS_VERSION, ClipResults,
+                           DumpClipResults, clip_record_from_sample, load_any_results,
+                           load_clip_results, save_clip_results)
 from .epic_metric import EpicActionMetric, summary_table
 from .functional import (ACTION_TOP_N, ACTION_VERB_MULTIPLIER, EpicCsvError,
                          action_ids, action_ranks, compute_action_scores,
@@ -7,6 +11,7 @@ from .functional import (ACTION_TOP_N, ACTION_VERB_MULTIPLIER, EpicCsvError,
                          scores_to_ranks, topk_accuracy)
 from .results import (RESULTS_VERSION, DumpEpicResults, EpicResults, ResultsFileError,
                       load_results, record_from_sample, save_results)
+from .val_loss import ClassificationLossMetric
 
 __all__ = [
     'EpicActionMetric', 'DumpEpicResults', 'summary_table', 'compute_epic_metrics',
@@ -14,5 +19,8 @@ __all__ = [
     'topk_accuracy', 'mean_class_accuracy', 'epic_subsets', 'read_tail_verbs',
     'read_tail_nouns', 'read_unseen_participants', 'EpicCsvError', 'EpicResults',
     'ResultsFileError', 'save_results', 'load_results', 'record_from_sample',
-    'RESULTS_VERSION', 'ACTION_TOP_N', 'ACTION_VERB_MULTIPLIER'
+    'RESULTS_VERSION', 'ACTION_TOP_N', 'ACTION_VERB_MULTIPLIER',
+    'ClassificationLossMetric', 'ClipResults', 'DumpClipResults', 'clip_record_from_sample',
+    'save_clip_results', 'load_clip_results', 'load_any_results', 'CLIP_RESULTS_FORMAT',
+    'CLIP_RESULTS_VERSION'
 ]

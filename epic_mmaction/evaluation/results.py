@@ -15,11 +15,13 @@ for N segments, V verbs and Nn nouns:
 =================  ==============  ============================================
 
 Export to Codabench, offline evaluation and ensembling read it with
-:func:`load_results`.
+:func:`load_results`. Single-label runs write per-clip files instead
+(:mod:`.clip_results`); :class:`ResultsSchema` lets both kinds share the
+reading, writing and checks here.
 """
 import os.path as osp
 from dataclasses import dataclass, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -40,6 +42,33 @@ FIELDS = ID_FIELDS + SCORE_FIELDS + LABEL_FIELDS
 
 class ResultsFileError(ValueError):
     """A results file (or the records for one) that cannot be used; names it."""
+
+
+@dataclass(frozen=True)
+class ResultsSchema:
+    """The arrays of one kind of results file, so every kind shares the checks.
+
+    ``label_fields[i]`` holds class ids of the scores in ``score_fields[i]``.
+    """
+    format: str
+    version: int
+    id_field: str  # unique per row
+    string_fields: Tuple[str, ...]
+    score_fields: Tuple[str, ...]
+    label_fields: Tuple[str, ...]
+    unit: str  # what a row is, for messages: 'segments', 'clips'
+    what: str  # what the file holds, for messages
+
+    @property
+    def fields(self) -> Tuple[str, ...]:
+        return self.string_fields + self.score_fields + self.label_fields
+
+
+EPIC_SCHEMA = ResultsSchema(RESULTS_FORMAT, RESULTS_VERSION, 'narration_id', ID_FIELDS,
+                            SCORE_FIELDS, LABEL_FIELDS, 'segments',
+                            'EPIC verb/noun results')
+#: every kind of results file by format, to name the kind a reader did not expect
+SCHEMAS: Dict[str, ResultsSchema] = {RESULTS_FORMAT: EPIC_SCHEMA}
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -69,23 +98,156 @@ def record_from_sample(sample: Mapping) -> Dict[str, Any]:
     return record
 
 
-def stack_records(records: Sequence[Mapping]) -> Dict[str, np.ndarray]:
-    """Stack records of :func:`record_from_sample` into the results arrays."""
+def stack_arrays(schema: ResultsSchema,
+                 records: Sequence[Mapping]) -> Dict[str, np.ndarray]:
+    """Stack per-row records (dicts of ``schema.fields``) into the file's arrays."""
     if not records:
-        raise ResultsFileError('no segments')
-    arrays = {key: np.array([r[key] for r in records], dtype=str) for key in ID_FIELDS}
-    for key in SCORE_FIELDS:
+        raise ResultsFileError(f'no {schema.unit}')
+    arrays = {key: np.array([r[key] for r in records], dtype=str)
+              for key in schema.string_fields}
+    for key in schema.score_fields:
         lengths = {len(r[key]) for r in records}
         if len(lengths) > 1:
             first = records[0]
             odd = next(r for r in records if len(r[key]) != len(first[key]))
             raise ResultsFileError(
-                f'{key} of {first["narration_id"]} has {len(first[key])} classes but '
-                f'that of {odd["narration_id"]} has {len(odd[key])}')
+                f'{key} of {first[schema.id_field]} has {len(first[key])} classes but '
+                f'that of {odd[schema.id_field]} has {len(odd[key])}')
         arrays[key] = np.stack([r[key] for r in records]).astype(np.float32)
-    for key in LABEL_FIELDS:
+    for key in schema.label_fields:
         arrays[key] = np.array([r[key] for r in records], dtype=np.int64)
     return arrays
+
+
+def stack_records(records: Sequence[Mapping]) -> Dict[str, np.ndarray]:
+    """Stack records of :func:`record_from_sample` into the results arrays."""
+    return stack_arrays(EPIC_SCHEMA, records)
+
+
+def validate_arrays(schema: ResultsSchema, arrays: Mapping[str, np.ndarray],
+                    where: str) -> None:
+    """Raise :class:`ResultsFileError` naming ``where`` if anything is off.
+
+    Checks dtypes and shapes, one row count, at least one row, unique ids,
+    finite scores and labels ``-1`` (unlabelled) or within the scores' classes.
+    """
+    unit = schema.unit
+    for key in schema.string_fields:
+        value = arrays[key]
+        if value.ndim != 1 or value.dtype.kind != 'U':
+            raise ResultsFileError(f'{where}: {key} must be a 1-D string array, got '
+                                   f'{value.dtype} {value.shape}')
+    ids = arrays[schema.id_field]
+    n = len(ids)
+    for key in schema.score_fields:
+        value = arrays[key]
+        if value.dtype.kind != 'f' or value.ndim != 2:
+            raise ResultsFileError(f'{where}: {key} must be a 2-D float array '
+                                   f'[{unit}, classes], got {value.dtype} '
+                                   f'{value.shape}')
+    for key in schema.label_fields:
+        value = arrays[key]
+        if value.dtype.kind not in 'iu' or value.ndim != 1:
+            raise ResultsFileError(f'{where}: {key} must be a 1-D integer array, got '
+                                   f'{value.dtype} {value.shape}')
+    shapes = {key: arrays[key].shape for key in schema.fields}
+    if any(shape[0] != n for shape in shapes.values()):
+        raise ResultsFileError(f'{where}: arrays disagree on the number of {unit}: '
+                               f'{shapes}')
+    if n == 0:
+        raise ResultsFileError(f'{where}: no {unit}')
+    unique, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        dup = unique[counts > 1]
+        what = schema.id_field.replace('_', ' ')
+        raise ResultsFileError(f'{where}: {len(dup)} duplicate {what}s, e.g. '
+                               f'{dup[:5].tolist()}')
+    for key in schema.score_fields:
+        bad = ~np.isfinite(arrays[key]).all(axis=1)
+        if bad.any():
+            raise ResultsFileError(
+                f'{where}: {key} of {bad.sum()} {unit} is not finite (NaN/inf), '
+                f'e.g. {ids[bad][:5].tolist()}')
+    for key, scores in zip(schema.label_fields, schema.score_fields):
+        value, num = arrays[key], arrays[scores].shape[1]
+        bad = (value < UNLABELLED) | (value >= num)
+        if bad.any():
+            raise ResultsFileError(
+                f'{where}: {key} must be -1 (unlabelled) or in [0, {num}), got '
+                f'{sorted(set(value[bad].tolist()))[:5]} for e.g. '
+                f'{ids[bad][:5].tolist()}')
+
+
+def write_npz(schema: ResultsSchema, path: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """Atomically write validated ``arrays`` with the schema's format and version."""
+    arrays = {key: arrays[key] for key in schema.fields}
+    for key in schema.score_fields:
+        arrays[key] = arrays[key].astype(np.float32)
+    with atomic_write(path, 'wb') as f:
+        np.savez(f, format=np.array(schema.format),
+                 version=np.array(schema.version, dtype=np.int64), **arrays)
+
+
+def _open_npz(path: str) -> np.lib.npyio.NpzFile:
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except OSError as e:
+        raise ResultsFileError(f'cannot read results file {path}: '
+                               f'{e.strerror or e}') from e
+    except ValueError as e:
+        raise ResultsFileError(f'{path}: not an epic_mmaction results file ({e})') from e
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ResultsFileError(f'{path}: not an epic_mmaction results file (a single '
+                               'array, not an .npz archive)')
+    return npz
+
+
+def _read_format(npz: np.lib.npyio.NpzFile, path: str) -> Optional[str]:
+    try:
+        return str(npz['format']) if 'format' in npz.files else None
+    except (KeyError, TypeError, ValueError) as e:  # e.g. an object array
+        raise ResultsFileError(f'{path}: unreadable results file ({e})') from e
+
+
+def read_format(path: str) -> str:
+    """The ``format`` of a results file, to pick its reader; raises if unknown."""
+    with _open_npz(path) as npz:
+        fmt = _read_format(npz, path)
+    if fmt not in SCHEMAS:
+        raise ResultsFileError(f'{path}: not an epic_mmaction results file '
+                               f'(format {fmt!r})')
+    return fmt
+
+
+def read_npz(schema: ResultsSchema, path: str) -> Tuple[int, Dict[str, np.ndarray]]:
+    """``(version, arrays)`` of a results file of ``schema``'s format, validated."""
+    with _open_npz(path) as npz:
+        fmt = _read_format(npz, path)
+        if fmt != schema.format:
+            other = SCHEMAS.get(fmt)
+            if other is None:
+                raise ResultsFileError(f'{path}: not an epic_mmaction results file '
+                                       f'(format {fmt!r})')
+            raise ResultsFileError(f'{path}: holds {other.what} (format {fmt!r}), not '
+                                   f'{schema.what}')
+        try:
+            version = int(npz['version'])
+            missing = [key for key in schema.fields if key not in npz.files]
+            arrays = {key: npz[key] for key in schema.fields if key in npz.files}
+        except (KeyError, TypeError, ValueError) as e:
+            # e.g. object arrays, which allow_pickle=False refuses
+            raise ResultsFileError(f'{path}: unreadable results file ({e})') from e
+    if version != schema.version:
+        raise ResultsFileError(f'{path}: results format version {version}, this '
+                               f'epic_mmaction reads version {schema.version}')
+    if missing:
+        raise ResultsFileError(f'{path}: missing arrays {missing}')
+    validate_arrays(schema, arrays, path)
+    for key in schema.score_fields:
+        arrays[key] = arrays[key].astype(np.float32, copy=False)
+    for key in schema.label_fields:
+        arrays[key] = arrays[key].astype(np.int64, copy=False)
+    return version, arrays
 
 
 @dataclass(frozen=True)
@@ -133,48 +295,7 @@ class EpicResults:
 
     def validate(self, where: str = 'results') -> None:
         """Raise :class:`ResultsFileError` naming ``where`` if anything is off."""
-        n = len(self.narration_id)
-        for key in ID_FIELDS:
-            value = getattr(self, key)
-            if value.ndim != 1 or value.dtype.kind != 'U':
-                raise ResultsFileError(f'{where}: {key} must be a 1-D string array, got '
-                                       f'{value.dtype} {value.shape}')
-        for key in SCORE_FIELDS:
-            value = getattr(self, key)
-            if value.dtype.kind != 'f' or value.ndim != 2:
-                raise ResultsFileError(f'{where}: {key} must be a 2-D float array '
-                                       f'[segments, classes], got {value.dtype} '
-                                       f'{value.shape}')
-        for key in LABEL_FIELDS:
-            value = getattr(self, key)
-            if value.dtype.kind not in 'iu' or value.ndim != 1:
-                raise ResultsFileError(f'{where}: {key} must be a 1-D integer array, got '
-                                       f'{value.dtype} {value.shape}')
-        shapes = {key: getattr(self, key).shape for key in FIELDS}
-        if any(shape[0] != n for shape in shapes.values()):
-            raise ResultsFileError(f'{where}: arrays disagree on the number of segments: '
-                                   f'{shapes}')
-        if n == 0:
-            raise ResultsFileError(f'{where}: no segments')
-        ids, counts = np.unique(self.narration_id, return_counts=True)
-        if (counts > 1).any():
-            dup = ids[counts > 1]
-            raise ResultsFileError(f'{where}: {len(dup)} duplicate narration ids, e.g. '
-                                   f'{dup[:5].tolist()}')
-        for key in SCORE_FIELDS:
-            bad = ~np.isfinite(getattr(self, key)).all(axis=1)
-            if bad.any():
-                raise ResultsFileError(
-                    f'{where}: {key} of {bad.sum()} segments is not finite (NaN/inf), '
-                    f'e.g. {self.narration_id[bad][:5].tolist()}')
-        for key, num in (('verb_label', self.num_verbs), ('noun_label', self.num_nouns)):
-            value = getattr(self, key)
-            bad = (value < UNLABELLED) | (value >= num)
-            if bad.any():
-                raise ResultsFileError(
-                    f'{where}: {key} must be -1 (unlabelled) or in [0, {num}), got '
-                    f'{sorted(set(value[bad].tolist()))[:5]} for e.g. '
-                    f'{self.narration_id[bad][:5].tolist()}')
+        validate_arrays(EPIC_SCHEMA, {key: getattr(self, key) for key in FIELDS}, where)
 
 
 def save_results(path: str,
@@ -193,62 +314,21 @@ def save_results(path: str,
         results.validate(path)
     else:
         results = EpicResults.from_records(records, where=path)
-    arrays = {key: getattr(results, key) for key in FIELDS}
-    arrays['verb_score'] = arrays['verb_score'].astype(np.float32)
-    arrays['noun_score'] = arrays['noun_score'].astype(np.float32)
-    with atomic_write(path, 'wb') as f:
-        np.savez(f, format=np.array(RESULTS_FORMAT),
-                 version=np.array(RESULTS_VERSION, dtype=np.int64), **arrays)
+    write_npz(EPIC_SCHEMA, path, {key: getattr(results, key) for key in FIELDS})
     return results
 
 
 def load_results(path: str) -> EpicResults:
     """Read and validate a results file written by :func:`save_results`."""
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except OSError as e:
-        raise ResultsFileError(f'cannot read results file {path}: '
-                               f'{e.strerror or e}') from e
-    except ValueError as e:
-        raise ResultsFileError(f'{path}: not an epic_mmaction results file ({e})') from e
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise ResultsFileError(f'{path}: not an epic_mmaction results file (a single '
-                               'array, not an .npz archive)')
-    with npz:
-        try:
-            fmt = str(npz['format']) if 'format' in npz.files else None
-            if fmt != RESULTS_FORMAT:
-                raise ResultsFileError(f'{path}: not an epic_mmaction results file '
-                                       f'(format {fmt!r})')
-            version = int(npz['version'])
-            missing = [key for key in FIELDS if key not in npz.files]
-            arrays = {key: npz[key] for key in FIELDS if key in npz.files}
-        except (KeyError, TypeError, ValueError) as e:
-            if isinstance(e, ResultsFileError):
-                raise
-            # e.g. object arrays, which allow_pickle=False refuses
-            raise ResultsFileError(f'{path}: unreadable results file ({e})') from e
-    if version != RESULTS_VERSION:
-        raise ResultsFileError(f'{path}: results format version {version}, this '
-                               f'epic_mmaction reads version {RESULTS_VERSION}')
-    if missing:
-        raise ResultsFileError(f'{path}: missing arrays {missing}')
-    results = EpicResults(version=version, **arrays)
-    results.validate(path)
-    return replace(results,
-                   verb_score=results.verb_score.astype(np.float32, copy=False),
-                   noun_score=results.noun_score.astype(np.float32, copy=False),
-                   verb_label=results.verb_label.astype(np.int64, copy=False),
-                   noun_label=results.noun_label.astype(np.int64, copy=False))
+    version, arrays = read_npz(EPIC_SCHEMA, path)
+    return EpicResults(version=version, **arrays)
 
 
-@METRICS.register_module()
-class DumpEpicResults(BaseMetric):
-    """Write the per-narration results file of a test run (no metrics).
+class DumpResults(BaseMetric):
+    """Base of the metrics that write a results file in ``compute_metrics``.
 
-    Collects each sample like :class:`EpicActionMetric` (labelled or not) and
-    writes ``out_file`` with :func:`save_results` in ``compute_metrics``, so
-    ``tools/test.py --dump`` appends it to the test evaluator.
+    Subclasses reduce each sample to a record (:meth:`record`) and write the
+    records (:meth:`save`); BaseMetric gathers them from every rank first.
 
     Args:
         out_file (str): The ``.npz`` file to write.
@@ -263,16 +343,44 @@ class DumpEpicResults(BaseMetric):
             raise ValueError(f'out_file must be a .npz file, got {out_file}')
         self.out_file = out_file
 
+    def record(self, sample: Mapping) -> Dict[str, Any]:
+        raise NotImplementedError
+
+    def save(self, records: List[dict]) -> str:
+        """Write ``records`` to ``out_file``; return a summary for the log."""
+        raise NotImplementedError
+
     def process(self, data_batch: Any, data_samples: Sequence[Mapping]) -> None:
-        self.results.extend(record_from_sample(s) for s in data_samples)
+        self.results.extend(self.record(s) for s in data_samples)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        written = save_results(self.out_file, results)
-        print_log(f'wrote {len(written)} segments ({written.labelled.sum()} labelled, '
-                  f'{written.num_verbs} verbs, {written.num_nouns} nouns) to '
-                  f'{osp.abspath(self.out_file)}', logger='current')
+        summary = self.save(results)
+        print_log(f'wrote {summary} to {osp.abspath(self.out_file)}', logger='current')
         return {}
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(out_file={self.out_file!r}, '
                 f'collect_device={self.collect_device!r})')
+
+
+@METRICS.register_module()
+class DumpEpicResults(DumpResults):
+    """Write the per-narration results file of a test run (no metrics).
+
+    Collects each sample like :class:`EpicActionMetric` (labelled or not) and
+    writes ``out_file`` with :func:`save_results` in ``compute_metrics``, so
+    ``tools/test.py --dump`` appends it to the test evaluator.
+
+    Args:
+        out_file (str): The ``.npz`` file to write.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Unused (no metrics). Defaults to None.
+    """
+
+    def record(self, sample: Mapping) -> Dict[str, Any]:
+        return record_from_sample(sample)
+
+    def save(self, records: List[dict]) -> str:
+        written = save_results(self.out_file, records)
+        return (f'{len(written)} segments ({written.labelled.sum()} labelled, '
+                f'{written.num_verbs} verbs, {written.num_nouns} nouns)')

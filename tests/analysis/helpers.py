@@ -19,6 +19,16 @@ REAL_SCALARS_FILE = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'real_s
 with open(REAL_SCALARS_FILE) as _f:
     REAL_LINES = _f.readlines()
 
+# A real single-label run's vis_data/scalars.json, verbatim: tools/train.py with
+# configs/x3d/x3d_s_13x6_headonly_30e_ucf50.py (no checkpoint, 8 frames at 32 px)
+# on tools/make_synthetic_clips.py --classes 5 --groups 6 --clips 2, 2 epochs of
+# 5 iterations, logger interval 1: X3DHead's loss_cls/top1_acc/top5_acc,
+# AccMetric's acc/* (fractions) and ClassificationLossMetric's val/loss.
+SINGLE_LABEL_SCALARS_FILE = osp.join(osp.dirname(REAL_SCALARS_FILE),
+                                     'single_label_scalars.json')
+with open(SINGLE_LABEL_SCALARS_FILE) as _f:
+    SINGLE_LABEL_LINES = _f.readlines()
+
 
 def write_run(work_dir, timestamp, lines, config=None):
     """``work_dir/<timestamp>/vis_data/scalars.json`` as mmengine writes it."""

@@ -5,9 +5,10 @@ import os
 import numpy as np
 import pytest
 
-from epic_mmaction.analysis import CurveLogError, plot_curves, read_training_log
+from epic_mmaction.analysis import CurveLogError, curve_panels, plot_curves, read_training_log
 
-from .helpers import REAL_LINES, assert_png, json_line, write_run
+from ..conftest import load_tool
+from .helpers import REAL_LINES, SINGLE_LABEL_LINES, assert_png, json_line, write_run
 
 TRAIN = [line for line in REAL_LINES if '"iter"' in line]
 VAL = [line for line in REAL_LINES if '"iter"' not in line]
@@ -104,3 +105,49 @@ def test_no_logs_is_a_clear_error(tmp_path):
     with pytest.raises(CurveLogError, match='no loss, lr, accuracy or top-1'):
         plot_curves(read_training_log(str(tmp_path)), str(tmp_path / 'c.png'))
     assert not (tmp_path / 'c.png').exists()
+
+
+def _keys(panels):
+    return {title: [c.key for c in curves] for title, curves in panels.items()}
+
+
+def test_epic_panels_by_value(tmp_path):
+    panels = curve_panels(read_training_log(_real(tmp_path)))
+    assert _keys(panels) == {
+        'loss': ['loss', 'noun_loss_cls', 'verb_loss_cls'],
+        'learning rate': ['lr'],
+        'training accuracy (%, batch)': ['verb_acc', 'noun_acc'],
+        'validation top-1 (%)': ['epic/verb_top1', 'epic/noun_top1', 'epic/action_top1']}
+    verb = panels['validation top-1 (%)'][0]
+    assert verb.validation and verb.x.tolist() == [1, 2]
+    assert verb.y.tolist() == [10.0, 0.0]  # EpicActionMetric logs percent already
+    assert panels['training accuracy (%, batch)'][0].y[0] == 25.0  # verb_acc 0.25
+
+
+def test_single_label_run(tmp_path, capsys):
+    # X3DHead + AccMetric + ClassificationLossMetric: loss_cls, top1_acc, acc/*, val/loss
+    write_run(tmp_path, '20261129_184606', SINGLE_LABEL_LINES)
+    log = read_training_log(str(tmp_path))
+    assert log.iters_per_epoch == 5 and log.val_by_epoch and not log.bad_lines
+    assert log.val.loc[2, 'val/loss'] == pytest.approx(1.6095179303811469)
+    panels = curve_panels(log)
+    assert _keys(panels) == {
+        'loss': ['loss', 'loss_cls', 'val/loss'],
+        'learning rate': ['lr'],
+        'training accuracy (%, batch)': ['top1_acc', 'top5_acc'],
+        'validation accuracy (%)': ['acc/top1', 'acc/mean1']}
+    val_loss = panels['loss'][2]
+    assert val_loss.validation and val_loss.x.tolist() == [1, 2]  # epochs
+    np.testing.assert_allclose(val_loss.y, [1.6094583583540651, 1.6095179303811469])
+    assert not panels['loss'][0].validation and len(panels['loss'][0].x) == 10
+    np.testing.assert_allclose(panels['training accuracy (%, batch)'][0].y[:4],
+                               [0, 12.5, 12.5, 25])
+    for curve in panels['validation accuracy (%)']:  # AccMetric logs fractions
+        np.testing.assert_allclose(curve.y, [20.0, 20.0])
+    np.testing.assert_allclose(panels['learning rate'][0].y[[0, 4]], [0.005, 0.05])
+    assert curve_panels(log, 'iter')['loss'][2].x.tolist() == [5, 10]
+
+    assert load_tool('plot_curves').main([str(tmp_path)]) == 0
+    assert '10 training and 2 validation entries from 1 run(s)' in capsys.readouterr().out
+    full = assert_png(tmp_path / 'curves.png')
+    assert full.shape[1] > 1000  # a 2x2 grid

@@ -14,13 +14,24 @@ import pytest
 from mmengine.config import Config
 
 from epic_mmaction.annotations.builder import BuildOptions, build_annotations
-from epic_mmaction.annotations.listfile import read_list, write_list
-from epic_mmaction.evaluation import load_results
+from epic_mmaction.annotations.listfile import TO_END, Segment, read_list, write_list
+from epic_mmaction.evaluation import ClipResults, load_any_results, load_results
+from epic_mmaction.synthetic.clips import class_folder_specs, write_clip_dataset
 
 from ..conftest import REPO
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                                       recursive=True) if '_base_' not in p)
+
+
+def is_single_label(config: str) -> bool:
+    return Config.fromfile(config).train_dataloader.dataset.get('label_mode') == 'single'
+
+
+# whole-video (single-label) recipes run on clip lists below; the demo ones
+# train for real in tests/tools/test_clip_pipeline.py
+CLIP_CONFIGS = [p for p in CONFIGS if is_single_label(p) and '/demo/' not in p]
+EPIC_CONFIGS = [p for p in CONFIGS if not is_single_label(p)]
 
 
 @pytest.fixture(scope='module')
@@ -54,16 +65,23 @@ def run_tool(tool, *args, env):
 
 
 def test_every_config_is_covered():
-    names = {osp.relpath(p, osp.join(REPO, 'configs')) for p in CONFIGS}
+    names = {osp.relpath(p, osp.join(REPO, 'configs')) for p in EPIC_CONFIGS}
     for family in ('x3d_s', 'slowfast_r50', 'tsm_r50_lstm'):
         for output in ('verbnoun', 'pair'):
             assert any(family in n and output in n for n in names), (family, output)
     assert any(n.startswith('tsm/r50_lstm') for n in names)
     assert any(n.startswith('demo/') for n in names)
+    clips = {osp.relpath(p, osp.join(REPO, 'configs')) for p in CLIP_CONFIGS}
+    for recipe in ('x3d/x3d_s_13x6_headonly', 'slowonly/slowonly_r50_8x8_headonly',
+                   'slowonly/slowonly_r50_8x8_difflr', 'slowonly/slowonly_r50_8x8_progressive',
+                   'tsm/r50_lstm_8x1_30e_ucf50'):
+        assert any(n.startswith(recipe) for n in clips), recipe
+    assert set(CONFIGS) == set(EPIC_CONFIGS) | set(CLIP_CONFIGS) | {
+        p for p in CONFIGS if '/demo/' in p}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('config', CONFIGS, ids=lambda p: osp.basename(p)[:-3])
+@pytest.mark.parametrize('config', EPIC_CONFIGS, ids=lambda p: osp.basename(p)[:-3])
 def test_config_trains_and_tests(config, tiny_lists, tmp_path):
     videos, lists = tiny_lists
     env = dict(EPIC_VIDEOS=videos, EPIC_LISTS=lists, CUDA_VISIBLE_DEVICES='')
@@ -92,3 +110,50 @@ def test_config_trains_and_tests(config, tiny_lists, tmp_path):
     results = load_results(str(dump))
     assert len(results) == 2 and np.isfinite(results.verb_score).all()
     np.testing.assert_allclose(results.verb_score.sum(1), 1.0, rtol=1e-4)
+
+
+@pytest.fixture(scope='module')
+def tiny_clip_lists(tmp_path_factory):
+    """UCF50- and HRI30-named lists of 2 synthetic clips each, every split."""
+    root = tmp_path_factory.mktemp('tiny_clip_lists')
+    videos, lists = str(root / 'videos'), str(root / 'lists')
+    specs = class_folder_specs(2, num_groups=1, clips_per_group=1)
+    write_clip_dataset(videos, specs, num_frames=20, size=(64, 64))
+    segments = [Segment(s.path, 0, TO_END, s.class_id, -1,
+                        osp.splitext(osp.basename(s.path))[0]) for s in specs]
+    for prefix in ('ucf50', 'hri30'):
+        for split in ('train', 'val', 'test'):
+            write_list(osp.join(lists, f'{prefix}_{split}_clean.txt'), segments)
+    return videos, lists
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', CLIP_CONFIGS, ids=lambda p: osp.basename(p)[:-3])
+def test_clip_config_trains_and_tests(config, tiny_clip_lists, tmp_path):
+    """The whole-video recipes (no pretrained download): 2 iterations,
+    validation (accuracy and val/loss), a TTA test step and its clip dump."""
+    videos, lists = tiny_clip_lists
+    env = dict(UCF50_VIDEOS=videos, UCF50_LISTS=lists, HRI30_VIDEOS=videos,
+               HRI30_LISTS=lists, CUDA_VISIBLE_DEVICES='')
+    shrink = ['train_dataloader.batch_size=1', 'val_dataloader.batch_size=1',
+              'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+              'test_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+              'val_dataloader.persistent_workers=False',
+              'test_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
+              'default_hooks.logger.interval=1', 'load_from=None']
+    if Config.fromfile(config).model.backbone.get('pretrained'):
+        shrink.append('model.backbone.pretrained=None')  # torchvision://resnet50
+    work = tmp_path / 'work'
+    out = run_tool('train.py', config, '--work-dir', work, '--cfg-options', *shrink, env=env)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-3000:]
+    assert 'Epoch(train) [1][2/2]' in log and 'acc/top1' in log and 'val/loss' in log
+    dump = tmp_path / 'results.npz'
+    out = run_tool('test.py', config, work / 'epoch_1.pth', '--work-dir', work, '--dump',
+                   dump, '--tta', '--cfg-options', 'test_dataloader.num_workers=0',
+                   'test_dataloader.persistent_workers=False', *shrink_tta(config),
+                   env=env)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    results = load_any_results(str(dump))
+    assert isinstance(results, ClipResults) and len(results) == 2
+    np.testing.assert_allclose(results.score.sum(1), 1.0, rtol=1e-4)

@@ -214,3 +214,73 @@ def test_unknown_module_names_fail_before_training(tiny_clips, tmp_path):
     with pytest.raises(ValueError, match=r"no module \['backbone.stage4'\].*'backbone', "
                                          r"'cls_head'"):
         runner.train()
+
+
+@pytest.mark.slow
+def test_progressive_unfreezing_under_ddp_keeps_ranks_in_sync(tiny_clips, tmp_path):
+    """2 CPU ranks (torchrun, gloo): a stage unfrozen after DDP was built must
+    have its gradients all-reduced (the hook re-wraps the model), so both
+    ranks hold the same weights after every epoch though they see different
+    clips."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from ..tools.test_dist_tools import free_port
+    videos, lists = tiny_clips
+    watch = ['backbone.layer4.0.conv1.conv.weight', 'backbone.layer3.0.conv1.conv.weight',
+             'cls_head.fc_cls.weight']
+    config = tmp_path / 'progressive_ddp.py'
+    config.write_text(f"""_base_ = [{PROGRESSIVE!r}]
+custom_imports = dict(imports=['epic_mmaction', 'tests.engine.weight_probe'],
+                      allow_failed_imports=False)
+load_from = None
+model = dict(cls_head=dict(num_classes={NUM_CLASSES}))
+pipeline = [
+    dict(type='SegmentVideoInit'),
+    dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=1),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(32, 32), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=('narration_id', 'video_file'))]
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(ann_file={osp.join(lists, 'clips_train.txt')!r},
+                                     data_prefix=dict(video={videos!r}), pipeline=pipeline))
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+test_dataloader = None
+test_cfg = None
+test_evaluator = None
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=100)
+default_hooks = dict(checkpoint=None, logger=dict(interval=1))
+custom_hooks = [dict(type='FineTuningHook', frozen=['backbone'],
+                     unfreeze={{1: ['backbone.layer4']}}),
+                dict(type='WeightProbeHook', names={watch!r})]
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(vis_backends=vis_backends)
+randomness = dict(seed=0)
+""")
+    work = tmp_path / 'work'
+    env = {k: v for k, v in os.environ.items() if not k.startswith('SLURM_')}
+    env.update(CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', PYTHON=sys.executable,
+               PYTHONPATH=REPO, PORT=str(free_port()))
+    out = subprocess.run([osp.join(REPO, 'tools', 'dist_train.sh'), str(config), '2',
+                          '--work-dir', str(work)], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=600)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    assert 're-wrapped the model in DDP' in log
+    digests = {(r, e): json.load(open(work / 'weights' / f'rank{r}_epoch{e}.json'))
+               for r in (0, 1) for e in (0, 1)}
+    for epoch in (0, 1):
+        a, b = digests[0, epoch], digests[1, epoch]
+        assert a['wrapped'] == 'MMDistributedDataParallel'
+        for name in watch:
+            assert a['digest'][name] == pytest.approx(b['digest'][name], rel=1e-6), \
+                (epoch, name)
+    layer4, layer3 = watch[0], watch[1]
+    # layer4 trained in the second epoch only; layer3 never
+    assert digests[0, 1]['digest'][layer4] != digests[0, 0]['digest'][layer4]
+    assert digests[0, 1]['digest'][layer3] == digests[0, 0]['digest'][layer3]
