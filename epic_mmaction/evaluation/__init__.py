@@ -11,6 +11,7 @@ from .functional import (ACTION_TOP_N, ACTION_VERB_MULTIPLIER, EpicCsvError,
                          scores_to_ranks, topk_accuracy)
 from .results import (RESULTS_VERSION, DumpEpicResults, EpicResults, ResultsFileError,
                       load_results, record_from_sample, save_results)
+from .labelled_acc import LabelledAccMetric
 from .val_loss import ClassificationLossMetric
 
 __all__ = [
@@ -20,7 +21,8 @@ __all__ = [
     'read_tail_nouns', 'read_unseen_participants', 'EpicCsvError', 'EpicResults',
     'ResultsFileError', 'save_results', 'load_results', 'record_from_sample',
     'RESULTS_VERSION', 'ACTION_TOP_N', 'ACTION_VERB_MULTIPLIER',
-    'ClassificationLossMetric', 'ClipResults', 'DumpClipResults', 'clip_record_from_sample',
+    'ClassificationLossMetric', 'LabelledAccMetric', 'ClipResults', 'DumpClipResults',
+    'clip_record_from_sample',
     'save_clip_results', 'load_clip_results', 'load_any_results', 'CLIP_RESULTS_FORMAT',
     'CLIP_RESULTS_VERSION'
 ]

@@ -77,7 +77,7 @@ class Recorder(Hook):
 
 
 def build_runner(config: str, clips, tmp_path, epochs: int, hooks=None,
-                 watch=WATCH) -> tuple:
+                 watch=WATCH, resume_from=None) -> tuple:
     """The recipe with its model, optimizer and FineTuningHook, on tiny clips."""
     videos, lists = clips
     cfg = Config.fromfile(config)
@@ -100,7 +100,9 @@ def build_runner(config: str, clips, tmp_path, epochs: int, hooks=None,
         cfg[key] = None
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs, val_interval=100)
     cfg.optim_wrapper.type = 'OptimWrapper'  # no AMP on CPU
-    cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, save_best=None)
+    if resume_from:
+        cfg.resume, cfg.load_from = True, resume_from
     cfg.default_hooks.logger.interval = 1
     cfg.custom_hooks = [h for h in (hooks if hooks is not None else cfg.custom_hooks)
                         if h['type'] == 'FineTuningHook']
@@ -187,6 +189,25 @@ def test_progressive_unfreezing_follows_its_schedule(tiny_clips, tmp_path):
     assert "FineTuningHook: epoch 1: frozen ['backbone']" in log
     assert "FineTuningHook: epoch 2: unfroze ['backbone.layer4']" in log
     assert "FineTuningHook: epoch 3: unfroze ['backbone.layer3']" in log
+
+
+@pytest.mark.slow
+def test_resumed_run_freezes_what_the_interrupted_one_did(tiny_clips, tmp_path):
+    hook = dict(type='FineTuningHook', frozen=['backbone'],
+                unfreeze={1: ['backbone.layer4'], 2: ['backbone.layer3']})
+    first, _ = build_runner(PROGRESSIVE, tiny_clips, tmp_path, epochs=1, hooks=[hook])
+    first.train()  # "interrupted" after epoch 1: layer4 was still frozen
+    ckpt = str(tmp_path / 'work' / 'epoch_1.pth')
+    runner, rec = build_runner(PROGRESSIVE, tiny_clips, tmp_path, epochs=2, hooks=[hook],
+                               resume_from=ckpt)
+    runner.train()
+    (epoch,) = rec.epochs  # epoch 2 only, as the uninterrupted run would
+    assert epoch['trainable'] == dict(head=True, layer4=True, layer3=False, layer1=False,
+                                      conv1=False)
+    assert epoch['changed']['layer4.param'] and not epoch['changed']['layer3.param']
+    log = open(osp.join(runner.log_dir, f'{runner.timestamp}.log')).read()
+    assert ("FineTuningHook: epoch 2: frozen ['backbone'], unfrozen "
+            "['backbone.layer4']") in log
 
 
 @pytest.mark.slow

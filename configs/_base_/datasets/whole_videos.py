@@ -96,7 +96,8 @@ test_dataloader = dict(
         pipeline=test_pipeline,
         test_mode=True))
 
-# accuracy (top-1/top-5, mean class) and the validation loss (val/loss) that
-# early stopping follows
-val_evaluator = [dict(type='AccMetric'), dict(type='ClassificationLossMetric')]
-test_evaluator = [dict(type='AccMetric')]
+# accuracy (AccMetric's acc/top1, acc/top5, acc/mean1, over labelled clips) and
+# the validation loss (val/loss) that early stopping follows. An unlabelled
+# test list (class -1) gets no accuracy: tools/test.py --dump its predictions.
+val_evaluator = [dict(type='LabelledAccMetric'), dict(type='ClassificationLossMetric')]
+test_evaluator = [dict(type='LabelledAccMetric')]
