@@ -26,7 +26,7 @@ from mmaction.registry import METRICS
 
 from .results import (SCHEMAS, UNLABELLED, DumpResults, EpicResults, ResultsFileError,
                       ResultsSchema, _to_numpy, load_results, read_format, read_npz,
-                      stack_arrays, validate_arrays, write_npz)
+                      save_typed, stack_arrays, validate_arrays)
 
 __all__ = [
     'CLIP_RESULTS_FORMAT', 'CLIP_RESULTS_VERSION', 'ClipResults', 'DumpClipResults',
@@ -122,15 +122,7 @@ def save_clip_results(path: str,
         records: A :class:`ClipResults`, or records of
             :func:`clip_record_from_sample` (one per clip).
     """
-    if not str(path).endswith('.npz'):
-        raise ValueError(f'results files are .npz, got {path}')
-    if isinstance(records, ClipResults):
-        results = records
-        results.validate(path)
-    else:
-        results = ClipResults.from_records(records, where=path)
-    write_npz(CLIP_SCHEMA, path, {key: getattr(results, key) for key in CLIP_FIELDS})
-    return results
+    return save_typed(ClipResults, CLIP_SCHEMA, CLIP_FIELDS, path, records)
 
 
 def load_clip_results(path: str) -> ClipResults:

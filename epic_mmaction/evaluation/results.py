@@ -298,6 +298,20 @@ class EpicResults:
         validate_arrays(EPIC_SCHEMA, {key: getattr(self, key) for key in FIELDS}, where)
 
 
+def save_typed(kind: type, schema: ResultsSchema, fields: Sequence[str], path: str,
+               records: Union[Any, Sequence[Mapping]]) -> Any:
+    """Validate ``records`` (a ``kind`` or its records) and write them atomically."""
+    if not str(path).endswith('.npz'):
+        raise ValueError(f'results files are .npz, got {path}')
+    if isinstance(records, kind):
+        results = records
+        results.validate(path)
+    else:
+        results = kind.from_records(records, where=path)
+    write_npz(schema, path, {key: getattr(results, key) for key in fields})
+    return results
+
+
 def save_results(path: str,
                  records: Union[EpicResults, Sequence[Mapping]]) -> EpicResults:
     """Validate and atomically write a results file; return what was written.
@@ -307,15 +321,7 @@ def save_results(path: str,
         records: An :class:`EpicResults`, or records of
             :func:`record_from_sample` (one per segment).
     """
-    if not str(path).endswith('.npz'):
-        raise ValueError(f'results files are .npz, got {path}')
-    if isinstance(records, EpicResults):
-        results = records
-        results.validate(path)
-    else:
-        results = EpicResults.from_records(records, where=path)
-    write_npz(EPIC_SCHEMA, path, {key: getattr(results, key) for key in FIELDS})
-    return results
+    return save_typed(EpicResults, EPIC_SCHEMA, FIELDS, path, records)
 
 
 def load_results(path: str) -> EpicResults:

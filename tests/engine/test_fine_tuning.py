@@ -27,6 +27,15 @@ DIFFLR = osp.join(SLOWONLY, 'slowonly_r50_8x8_difflr_30e_hri30.py')
 PROGRESSIVE = osp.join(SLOWONLY, 'slowonly_r50_8x8_progressive_30e_hri30.py')
 X3D_HEADONLY = osp.join(REPO, 'configs', 'x3d', 'x3d_s_13x6_headonly_30e_ucf50.py')
 
+# 4 frames at 32 px: the recipes' models, cheap enough for a CPU
+TINY_PIPELINE = [
+    dict(type='SegmentVideoInit'),
+    dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=1),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(32, 32), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=('narration_id', 'video_file'))]
+
 # one watched tensor per part: (parameter, BatchNorm running mean)
 WATCH = {
     'conv1': ('backbone.conv1.conv.weight', 'backbone.conv1.bn.running_mean'),
@@ -85,13 +94,7 @@ def build_runner(config: str, clips, tmp_path, epochs: int, hooks=None,
     cfg.launcher = 'none'
     cfg.load_from = None
     cfg.model.cls_head.num_classes = NUM_CLASSES
-    pipeline = [
-        dict(type='SegmentVideoInit'),
-        dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=1),
-        dict(type='DecordDecode'),
-        dict(type='Resize', scale=(32, 32), keep_ratio=False),
-        dict(type='FormatShape', input_format='NCTHW'),
-        dict(type='PackActionInputs', meta_keys=('narration_id', 'video_file'))]
+    pipeline = TINY_PIPELINE
     cfg.train_dataloader.update(batch_size=2, num_workers=0, persistent_workers=False)
     cfg.train_dataloader.dataset.update(ann_file=osp.join(lists, 'clips_train.txt'),
                                         data_prefix=dict(video=videos), pipeline=pipeline)
@@ -258,13 +261,7 @@ custom_imports = dict(imports=['epic_mmaction', 'tests.engine.weight_probe'],
                       allow_failed_imports=False)
 load_from = None
 model = dict(cls_head=dict(num_classes={NUM_CLASSES}))
-pipeline = [
-    dict(type='SegmentVideoInit'),
-    dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=1),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(32, 32), keep_ratio=False),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs', meta_keys=('narration_id', 'video_file'))]
+pipeline = {TINY_PIPELINE!r}
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                         dataset=dict(ann_file={osp.join(lists, 'clips_train.txt')!r},
                                      data_prefix=dict(video={videos!r}), pipeline=pipeline))
