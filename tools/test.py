@@ -17,7 +17,7 @@ import epic_mmaction  # noqa: F401  (stack fixes before any mmaction.models impo
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from epic_mmaction.engine import setup_cpu_distributed
+from epic_mmaction.engine import destroy_distributed, setup_cpu_distributed
 from epic_mmaction.evaluation.tta import use_tta_pipeline
 
 
@@ -78,6 +78,7 @@ def main() -> None:
     setup_cpu_distributed(cfg)  # no CUDA: gloo, DDP without device ids
     runner = Runner.from_cfg(cfg)
     runner.test()
+    destroy_distributed()  # gloo may abort at exit otherwise (pytorch#190489)
 
 
 if __name__ == '__main__':

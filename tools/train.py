@@ -14,7 +14,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from epic_mmaction.engine import setup_cpu_distributed
+from epic_mmaction.engine import destroy_distributed, setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -102,6 +102,7 @@ def main() -> None:
     setup_cpu_distributed(cfg)  # no CUDA: gloo, DDP without device ids
     runner = Runner.from_cfg(cfg)
     runner.train()  # a PreemptionCheckpointHook stop exits with code 3
+    destroy_distributed()  # gloo may abort at exit otherwise (pytorch#190489)
 
 
 if __name__ == '__main__':

@@ -1,8 +1,9 @@
 """Training engine pieces: preemption checkpoints, channels-last, fine-tuning
 strategies, CPU distributed setup."""
-from .dist import setup_cpu_distributed
+from .dist import destroy_distributed, setup_cpu_distributed
 from .hooks import (EXIT_RESUMABLE, ChannelsLastHook, FineTuningHook,
                     PreemptionCheckpointHook, TrainingInterrupted)
 
 __all__ = ['PreemptionCheckpointHook', 'TrainingInterrupted', 'EXIT_RESUMABLE',
-           'ChannelsLastHook', 'FineTuningHook', 'setup_cpu_distributed']
+           'ChannelsLastHook', 'FineTuningHook', 'setup_cpu_distributed',
+           'destroy_distributed']

@@ -90,3 +90,18 @@ def setup_cpu_distributed(cfg: Config) -> bool:
                                   rank=int(os.environ['RANK']),
                                   world_size=int(os.environ['WORLD_SIZE']), **dist_cfg)
     return True
+
+
+def destroy_distributed() -> None:
+    """Destroy the default process group, if any, before the interpreter exits.
+
+    Without it gloo's worker threads are still alive at interpreter shutdown
+    and a run that finished cleanly sometimes aborts there (SIGABRT,
+    ``terminate called without an active exception``, pytorch#190489), so
+    torchrun reports the whole job failed. Called after a run that ended
+    normally on every rank (NCCL's teardown expects all ranks to take part).
+    """
+    import torch.distributed as torch_dist
+
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()

@@ -41,6 +41,8 @@ from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop
 
+from ..dist import destroy_distributed
+
 #: exit code of a run stopped by a signal after saving its checkpoint
 EXIT_RESUMABLE = 3
 #: checkpoint meta key: where in its epoch an interrupted run stopped
@@ -326,9 +328,7 @@ class PreemptionCheckpointHook(Hook):
         self._restore()
         runner.call_hook('after_run')  # close the visualizer/loggers as a finished run does
         try:
-            import torch.distributed as torch_dist
-            if torch_dist.is_available() and torch_dist.is_initialized():
-                torch_dist.destroy_process_group()
+            destroy_distributed()
         except Exception:  # noqa: BLE001  (exiting anyway)
             pass
         raise TrainingInterrupted(signame, path, self.exit_code)
