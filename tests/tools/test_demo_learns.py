@@ -42,9 +42,9 @@ def test_make_demo_learns(tmp_path):
     print(metrics)
     chance_verb, chance_noun = 100.0 / NUM_VERBS, 100.0 / NUM_NOUNS
     chance_action = chance_verb * chance_noun / 100.0
-    # measured (seed 0, 2 cores, 1 training thread, 5 test clips, torch 2.13 CPU):
-    # verb 30 %, noun 65 %, action 16.25 % (12x chance); 2 threads: verb 32.5 %,
-    # noun 66 %, action 24 %. Verbs are still rising at epoch 24 (15/22/27/31 %
+    # measured (seed 0, 2 cores, 2 training threads, 5 test clips, torch 2.13 CPU):
+    # verb 32.5 %, noun 66 %, action 24 % (17x chance); 1 thread: verb 30 %,
+    # noun 65 %, action 16.25 %. Verbs are still rising at epoch 24 (15/22/27/31 %
     # at epochs 6/12/18/24), so the verb margin is the thin one.
     # Verbs are pure motion: 1.5x chance fails if frames are shuffled, reversed or
     # taken from a distractor. Action > 8x chance needs verbs above chance too
