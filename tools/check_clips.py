@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
-    import epic_mmaction  # noqa: F401  (registers the dataset and transforms)
+    import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
     from epic_mmaction.datasets.clip_check import check_clips
     dataset_cfg = cfg[f'{args.split}_dataloader']['dataset'].to_dict()
     report = check_clips(dataset_cfg, args.num, args.frame_codes, args.seed, args.truth)

@@ -136,7 +136,7 @@ def run_stream(args, recognizer, source, names):
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    import epic_mmaction  # noqa: F401  (stack fixes before any mmaction.models import)
+    import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
     from epic_mmaction.annotations.records import AnnotationError
     from epic_mmaction.video import VideoReadError
     from epic_mmaction.inference import (InferenceError, SourceError, WindowRecognizer,

@@ -13,7 +13,7 @@ import argparse
 import os
 import os.path as osp
 
-import epic_mmaction  # noqa: F401  (stack fixes before any mmaction.models import)
+import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 

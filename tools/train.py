@@ -9,7 +9,7 @@ import logging
 import os
 import os.path as osp
 
-import epic_mmaction  # noqa: F401  (stack fixes before any mmaction.models import)
+import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner

@@ -7,7 +7,7 @@
 # requeues itself and does this). The dist backend falls back to gloo without
 # CUDA (tools/train.py).
 default_scope = 'mmaction'
-custom_imports = dict(imports=['epic_mmaction'], allow_failed_imports=False)
+custom_imports = dict(imports=['epic_mmaction.plugin'], allow_failed_imports=False)
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),

@@ -23,7 +23,7 @@ class Scheme:
 
     def build(self):
         from mmaction.registry import TRANSFORMS
-        import epic_mmaction  # noqa: F401  (registers the project's transforms)
+        import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
         return TRANSFORMS.build(dict(self.sampler))
 
 

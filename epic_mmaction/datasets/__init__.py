@@ -1,3 +1,7 @@
+from ..compat import apply_all
+
+apply_all()  # before the first `import mmaction.models`
+
 from .epic_segment_dataset import (IGNORE_LABEL, LABEL_MODES,
                                    EpicSegmentVideoDataset)
 from .transforms import (SegmentDecordInit, SegmentVideoInit, SegmentVideoReader,

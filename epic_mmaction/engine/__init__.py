@@ -1,5 +1,9 @@
 """Training engine pieces: preemption checkpoints, channels-last, fine-tuning
 strategies, CPU distributed setup."""
+from ..compat import apply_all
+
+apply_all()  # before the first `import mmaction.models`
+
 from .dist import destroy_distributed, setup_cpu_distributed
 from .hooks import (EXIT_RESUMABLE, ChannelsLastHook, FineTuningHook,
                     PreemptionCheckpointHook, TrainingInterrupted)

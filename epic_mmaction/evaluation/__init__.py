@@ -1,5 +1,9 @@
 """EPIC-KITCHENS-100 evaluation: the official metric, results files (EPIC and
 single-label)."""
+from ..compat import apply_all
+
+apply_all()  # before the first `import mmaction.models`
+
 from .clip_results import (CLIP_RESULTS_FORMAT, CLIP_RESULTS_VERSION, ClipResults,
                            DumpClipResults, clip_record_from_sample, load_any_results,
                            load_clip_results, save_clip_results)

@@ -149,7 +149,7 @@ class WindowRecognizer:
     def __init__(self, cfg, checkpoint: str, device: str = 'cpu') -> None:
         from mmengine.dataset import Compose
         from mmengine.registry import init_default_scope
-        import epic_mmaction  # noqa: F401  (registers SegmentVideoInit, the head)
+        import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
         init_default_scope(cfg.get('default_scope', 'mmaction'))
         try:
             pipeline = cfg.test_dataloader.dataset.pipeline

@@ -257,7 +257,7 @@ def test_progressive_unfreezing_under_ddp_keeps_ranks_in_sync(tiny_clips, tmp_pa
              'cls_head.fc_cls.weight']
     config = tmp_path / 'progressive_ddp.py'
     config.write_text(f"""_base_ = [{PROGRESSIVE!r}]
-custom_imports = dict(imports=['epic_mmaction', 'tests.engine.weight_probe'],
+custom_imports = dict(imports=['epic_mmaction.plugin', 'tests.engine.weight_probe'],
                       allow_failed_imports=False)
 load_from = None
 model = dict(cls_head=dict(num_classes={NUM_CLASSES}))

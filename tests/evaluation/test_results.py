@@ -6,7 +6,7 @@ import pytest
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 
-import epic_mmaction  # noqa: F401  (registers the datasets)
+import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
 import epic_mmaction.evaluation  # noqa: F401  (registers the metrics)
 from epic_mmaction.evaluation import (RESULTS_VERSION, DumpEpicResults, EpicResults,
                                       ResultsFileError, compute_epic_metrics,

@@ -36,7 +36,7 @@ def save_untrained_checkpoint(path: str, config: str = DEMO_CONFIG, **head) -> s
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    import epic_mmaction  # noqa: F401
+    import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
     from mmaction.registry import MODELS
     cfg = Config.fromfile(config)
     cfg.model.cls_head.update(head)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-import epic_mmaction  # noqa: F401
+import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
 from epic_mmaction.evaluation import compute_epic_metrics
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample

@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 from mmengine.registry import init_default_scope
 
-import epic_mmaction  # noqa: F401  (registers the transforms)
+import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
 from epic_mmaction.synthetic.framecode import read_frame_codes
 from mmaction.registry import TRANSFORMS
 

@@ -44,7 +44,7 @@ def write_probe_config(path: str, epochs: int, batch_size: int = 2,
     (``signal_at``: see ShardProbeHook); validation after the last epoch
     unless ``val_interval``."""
     text = f"""_base_ = [{DEMO_CONFIG!r}]
-custom_imports = dict(imports=['epic_mmaction', 'tests.slurm.shard_probe'],
+custom_imports = dict(imports=['epic_mmaction.plugin', 'tests.slurm.shard_probe'],
                       allow_failed_imports=False)
 custom_hooks = [dict(type='PreemptionCheckpointHook'),
                 dict(type='ShardProbeHook', signal_at={signal_at!r})]
