@@ -12,7 +12,7 @@ apply_all()  # before the first `import mmaction.models`
 
 from .datasets import *  # noqa: F401,F403,E402  (DATASETS, TRANSFORMS)
 from .engine import *  # noqa: F401,F403,E402  (HOOKS)
-from .evaluation import *  # noqa: F401,F403,E402  (METRICS)
+from .evaluation.metrics import *  # noqa: F401,F403,E402  (METRICS)
 from .models import *  # noqa: F401,F403,E402  (MODELS)
 
 

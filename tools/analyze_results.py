@@ -44,13 +44,14 @@ import pandas as pd
 
 from epic_mmaction.analysis import (clip_predictions_table, confusion_matrix,
                                     per_class_table, plot_confusion, predictions_table,
-                                    resolve_labels, top_k, write_confusion_csv,
+                                    resolve_labels, write_confusion_csv,
                                     write_per_class_csv, write_predictions_csv)
-from epic_mmaction.annotations.records import AnnotationError, read_classes
+from epic_mmaction.annotations.records import read_classes
 from epic_mmaction.annotations.wholevideo import read_class_names
-from epic_mmaction.evaluation import (ClipResults, EpicResults, ResultsFileError,
-                                      load_any_results, mean_class_accuracy,
-                                      topk_accuracy)
+from epic_mmaction.evaluation import mean_class_accuracy, top_k, topk_accuracy
+from epic_mmaction.results import ClipResults, EpicResults, load_any_results
+from epic_mmaction.utils import UsageError
+from epic_mmaction.utils.cli import tool_main
 
 PROG = 'analyze_results.py'
 
@@ -100,11 +101,11 @@ def write_task(args: argparse.Namespace, prefix: str, score: np.ndarray,
 def analyze_epic(args: argparse.Namespace, results: EpicResults) -> List[str]:
     """EPIC verb/noun results: per-task outputs and per-narration predictions."""
     if args.classes is not None:
-        raise ValueError(f'{args.results} holds EPIC verb/noun results: give '
+        raise UsageError(f'{args.results} holds EPIC verb/noun results: give '
                          '--verb-classes and --noun-classes, not --classes (which is for '
                          'single-label results)')
     if args.verb_classes is None or args.noun_classes is None:
-        raise ValueError(f'{args.results} holds EPIC verb/noun results: give '
+        raise UsageError(f'{args.results} holds EPIC verb/noun results: give '
                          '--verb-classes and --noun-classes (EPIC_100_verb_classes.csv, '
                          'EPIC_100_noun_classes.csv)')
     names = {'verb': read_classes(args.verb_classes),
@@ -112,7 +113,7 @@ def analyze_epic(args: argparse.Namespace, results: EpicResults) -> List[str]:
     for task, num, csv_path in (('verb', results.num_verbs, args.verb_classes),
                                 ('noun', results.num_nouns, args.noun_classes)):
         if len(names[task]) != num:
-            raise ValueError(f'{csv_path} has {len(names[task])} {task} classes but '
+            raise UsageError(f'{csv_path} has {len(names[task])} {task} classes but '
                              f'{args.results} has {num} {task} scores per segment')
     gt = None if args.gt.lower() == 'none' else args.gt
     labels = resolve_labels(results, gt)
@@ -153,17 +154,17 @@ def analyze_clips(args: argparse.Namespace, results: ClipResults) -> List[str]:
     """Single-label results: confusion, per-class and per-clip predictions."""
     what = f'{args.results} holds single-label clip results'
     if args.verb_classes is not None or args.noun_classes is not None:
-        raise ValueError(f'{what}: give --classes (one class name a line), not '
+        raise UsageError(f'{what}: give --classes (one class name a line), not '
                          '--verb-classes/--noun-classes (which are for EPIC results)')
     if args.gt.lower() != 'none':
-        raise ValueError(f'{what}, which carry their own labels: --gt (an EPIC '
+        raise UsageError(f'{what}, which carry their own labels: --gt (an EPIC '
                          'narration CSV) is for EPIC results only')
     if args.classes is None:
-        raise ValueError(f'{what}: give --classes FILE (one class name a line, line i = '
+        raise UsageError(f'{what}: give --classes FILE (one class name a line, line i = '
                          'class i, e.g. the list builder\'s PREFIX_classes.txt)')
     names = read_class_names(args.classes)
     if len(names) != results.num_classes:
-        raise ValueError(f'{args.classes} has {len(names)} classes but {args.results} '
+        raise UsageError(f'{args.classes} has {len(names)} classes but {args.results} '
                          f'has {results.num_classes} scores per clip')
     table = clip_predictions_table(results, names, k=args.top_k)
     written = [write_predictions_csv(table, osp.join(args.out_dir, 'predictions.csv'))]
@@ -190,7 +191,7 @@ def analyze_clips(args: argparse.Namespace, results: ClipResults) -> List[str]:
 def analyze(args: argparse.Namespace) -> List[str]:
     """Write every output; return the paths written."""
     if args.top_n < 1 or args.top_k < 1:
-        raise ValueError(f'--top-n and --top-k must be >= 1, got {args.top_n}, '
+        raise UsageError(f'--top-n and --top-k must be >= 1, got {args.top_n}, '
                          f'{args.top_k}')
     results = load_any_results(args.results)
     if isinstance(results, ClipResults):
@@ -198,16 +199,10 @@ def analyze(args: argparse.Namespace) -> List[str]:
     return analyze_epic(args, results)
 
 
+@tool_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    try:
-        written = analyze(args)
-    except (ResultsFileError, AnnotationError, ValueError) as e:
-        print(f'{PROG}: error: {e}', file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f'{PROG}: error: {e.strerror or e}: {e.filename}', file=sys.stderr)
-        return 2
+    written = analyze(args)
     for path in written:
         print(f'wrote {path}')
     return 0

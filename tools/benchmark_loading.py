@@ -13,13 +13,16 @@ import os.path as osp
 import sys
 import tempfile
 
+from epic_mmaction.utils import UsageError
+from epic_mmaction.utils.cli import tool_main
+
 DEFAULT_SPECS = ['640x360@59.94:10m:gop250', '640x360@50:10m:gop250',
                  '640x360@59.94:10m:gop32']
 
 
 def parse_args(argv=None):
-    from epic_mmaction.benchmark.loaders import LOADERS
-    from epic_mmaction.benchmark.schemes import SCHEMES
+    from benchmark.loaders import LOADERS
+    from benchmark.schemes import SCHEMES
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('videos', nargs='*', help='videos to benchmark; none: generate '
@@ -56,23 +59,22 @@ def parse_args(argv=None):
     return args
 
 
+@tool_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from epic_mmaction.benchmark.loading import (format_table, run_loading_benchmark,
-                                                 video_info)
-    from epic_mmaction.benchmark.schemes import parse_schemes
-    from epic_mmaction.benchmark.videos import (VideoSpec, ensure_benchmark_video,
-                                                video_bitrate)
-    from epic_mmaction.fileio import atomic_write
+    from benchmark.loading import format_table, run_loading_benchmark, video_info
+    from benchmark.schemes import parse_schemes
+    from benchmark.videos import VideoSpec, ensure_benchmark_video, video_bitrate
+    from epic_mmaction.utils.fileio import atomic_write
     videos = list(args.videos)
     for v in videos:
         if not osp.isfile(v):
-            raise SystemExit(f'error: video {v} does not exist')
+            raise UsageError(f'video {v} does not exist')
     if not videos:
         try:
             specs = [VideoSpec.parse(s) for s in args.generate]
         except ValueError as e:
-            raise SystemExit(f'error: --generate: {e}')
+            raise UsageError(f'--generate: {e}') from None
         for spec in specs:
             print(f'video {spec} (generated once into {args.video_cache})', flush=True)
             videos.append(ensure_benchmark_video(args.video_cache, spec, args.seed))

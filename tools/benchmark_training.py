@@ -27,7 +27,7 @@ import os
 import sys
 from typing import List, Optional
 
-from epic_mmaction.cliargs import non_negative_int, positive_int
+from epic_mmaction.utils.cli import non_negative_int, positive_int, tool_main
 
 
 
@@ -35,7 +35,7 @@ from epic_mmaction.cliargs import non_negative_int, positive_int
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
 
-    from epic_mmaction.benchmark.levers import AMP_CHOICES, COMPILE_MODES
+    from benchmark.levers import AMP_CHOICES, COMPILE_MODES
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split('\n', 1)[1])
@@ -74,8 +74,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def options_from(args: argparse.Namespace):
-    from epic_mmaction.benchmark.levers import Levers
-    from epic_mmaction.benchmark.training import BenchmarkOptions
+    from benchmark.levers import Levers
+    from benchmark.training import BenchmarkOptions
     levers = Levers(amp=args.amp, channels_last=args.channels_last,
                     compile=args.compile,
                     cudnn_benchmark=None if args.cudnn_benchmark is None
@@ -87,25 +87,22 @@ def options_from(args: argparse.Namespace):
                             log_level=args.log_level)
 
 
+@tool_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.device == 'cpu':  # before anything asks torch for CUDA; sweep runs inherit it
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
-    from epic_mmaction.benchmark.levers import DEFAULT_SWEEP, LeverError
-    from epic_mmaction.benchmark.training import (BenchmarkError, format_table,
-                                                  resolve_device, run_benchmark, run_sweep)
-    from epic_mmaction.fileio import atomic_write
+    from benchmark.levers import DEFAULT_SWEEP
+    from benchmark.training import (format_table, resolve_device,
+                                                  run_benchmark, run_sweep)
+    from epic_mmaction.utils.fileio import atomic_write
     options = options_from(args)
-    try:
-        if args.sweep is None:
-            results = [run_benchmark(options)]
-        else:
-            specs = [s.strip() for s in args.sweep.split(',') if s.strip()]
-            results = run_sweep(options, specs or DEFAULT_SWEEP[resolve_device(args.device)],
-                                progress=lambda line: print(line, file=sys.stderr))
-    except (BenchmarkError, LeverError) as e:
-        print(f'benchmark_training.py: error: {e}', file=sys.stderr)
-        return 2
+    if args.sweep is None:
+        results = [run_benchmark(options)]
+    else:
+        specs = [s.strip() for s in args.sweep.split(',') if s.strip()]
+        results = run_sweep(options, specs or DEFAULT_SWEEP[resolve_device(args.device)],
+                            progress=lambda line: print(line, file=sys.stderr))
     print(format_table(results))
     if args.out:
         with atomic_write(args.out) as f:

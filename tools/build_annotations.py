@@ -21,13 +21,14 @@ from dataclasses import fields
 from epic_mmaction.annotations.builder import (FPS_SOURCES, FRAME_SOURCES,
                                                SPLIT_CSVS, BuildOptions,
                                                build_annotations)
-from epic_mmaction.annotations.records import AnnotationError
 from epic_mmaction.annotations.split import SPLITS
 from epic_mmaction.annotations.wholevideo import (AUTO, HRI30_LABEL_PATTERN,
                                                   UCF_GROUP_PATTERN,
                                                   VIDEO_EXTENSIONS,
                                                   WholeVideoOptions,
                                                   build_wholevideo_lists)
+from epic_mmaction.utils import UsageError
+from epic_mmaction.utils.cli import tool_main
 
 FORMATS = ('epic', 'class-folders', 'filename')
 # EPIC-only options, with the value that means "not given"
@@ -130,7 +131,7 @@ def check_options(args: argparse.Namespace) -> None:
     if given:
         flags = ', '.join('--' + ('no-count-frames' if k == 'count_frames'
                                   else k.replace('_', '-')) for k in given)
-        raise ValueError(f'{flags} {"does" if len(given) == 1 else "do"} not apply to '
+        raise UsageError(f'{flags} {"does" if len(given) == 1 else "do"} not apply to '
                          f'--format {args.format}')
 
 
@@ -138,7 +139,7 @@ def whole_video_options(args: argparse.Namespace) -> WholeVideoOptions:
     split_dirs = {}
     for split, folder in args.split_dir or []:
         if split in split_dirs:
-            raise ValueError(f'--split-dir {split}= given twice')
+            raise UsageError(f'--split-dir {split}= given twice')
         split_dirs[split] = folder
     kwargs = dict(
         root=args.annotations_dir, layout=args.format, out_dir=args.out_dir,
@@ -147,13 +148,13 @@ def whole_video_options(args: argparse.Namespace) -> WholeVideoOptions:
         classes_file=args.classes, count_frames=args.count_frames)
     if args.split_ratios is not None:
         if split_dirs and AUTO not in split_dirs:
-            raise ValueError('--split-ratios: no videos are split by ratio; they are '
+            raise UsageError('--split-ratios: no videos are split by ratio; they are '
                              'when there is no --split-dir, or with --split-dir '
                              f'{AUTO}=FOLDER')
         kwargs['split_ratios'] = args.split_ratios
     if args.label_pattern is not None:
         if args.format != 'filename':
-            raise ValueError('--label-pattern applies to --format filename')
+            raise UsageError('--label-pattern applies to --format filename')
         kwargs['label_pattern'] = args.label_pattern
     if args.extensions is not None:
         kwargs['extensions'] = args.extensions
@@ -196,20 +197,17 @@ def report_whole_video(summary: dict) -> None:
         print(f'    note: {path} is from an earlier build (this one has no such split)')
 
 
+@tool_main
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        check_options(args)
-        if args.format != 'epic':
-            report_whole_video(build_wholevideo_lists(whole_video_options(args)))
-            return 0
-        names = {f.name for f in fields(BuildOptions)}
-        opts = BuildOptions(**{k: v for k, v in vars(args).items()
-                               if k in names and v is not None})
-        summary = build_annotations(opts)
-    except (AnnotationError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+    check_options(args)
+    if args.format != 'epic':
+        report_whole_video(build_wholevideo_lists(whole_video_options(args)))
+        return 0
+    names = {f.name for f in fields(BuildOptions)}
+    opts = BuildOptions(**{k: v for k, v in vars(args).items()
+                           if k in names and v is not None})
+    summary = build_annotations(opts)
     for name, info in summary['lists'].items():
         dropped = ', '.join(f'{n} {r}' for r, n in info['rows_dropped'].items()) or 'none'
         print(f"{info['list']}: {info['rows_written']}/{info['rows_in']} rows "

@@ -11,6 +11,8 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
+from epic_mmaction.utils.cli import tool_main
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
@@ -29,6 +31,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+@tool_main
 def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -36,7 +39,7 @@ def main(argv=None) -> int:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
-    from epic_mmaction.datasets.clip_check import check_clips
+    from epic_mmaction.analysis.clip_check import check_clips
     dataset_cfg = cfg[f'{args.split}_dataloader']['dataset'].to_dict()
     report = check_clips(dataset_cfg, args.num, args.frame_codes, args.seed, args.truth)
     print(f"{args.split}: checked {report['samples']}/{report['dataset_size']} clips, "

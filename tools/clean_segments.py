@@ -12,11 +12,10 @@ Example::
 import argparse
 import sys
 
-from epic_mmaction.annotations.listfile import ListFormatError
-from epic_mmaction.cliargs import positive_float, positive_int
+from epic_mmaction.utils.cli import positive_float, positive_int, tool_main
 from epic_mmaction.cleaning.cleaner import (
-    DEFAULT_FULL_TIMEOUT, DEFAULT_TIMEOUT, CleanerError, clean_segments,
-    default_cache_path, default_workers)
+    DEFAULT_FULL_TIMEOUT, DEFAULT_TIMEOUT, clean_segments, default_cache_path,
+    default_workers)
 
 
 
@@ -49,6 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+@tool_main
 def main(argv=None) -> int:
     args = parse_args(argv)
     cache = None if args.no_cache else (args.cache or default_cache_path(args.out))
@@ -57,13 +57,6 @@ def main(argv=None) -> int:
             args.list, args.data_root, args.out, args.report, workers=args.workers,
             timeout=args.timeout, full=args.full, clamp=args.clamp,
             cache_path=cache, progress=not args.quiet)
-    except (CleanerError, ListFormatError) as e:
-        print(f'clean_segments.py: error: {e}', file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f'clean_segments.py: error: {e.strerror}: {e.filename}',
-              file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print('clean_segments.py: interrupted', file=sys.stderr)
         return 130

@@ -19,14 +19,12 @@ import json
 import sys
 from typing import List, Optional
 
-from epic_mmaction.annotations.records import AnnotationError
-from epic_mmaction.evaluation import (EpicCsvError, ResultsFileError, read_tail_nouns,
-                                      read_tail_verbs, read_unseen_participants,
-                                      summary_table)
-from epic_mmaction.export import (ENSEMBLE_MODES, EnsembleError, GroundTruthError,
-                                  SubmissionError, ensemble, evaluate_results, load_any,
-                                  normalise_weights, read_ground_truth)
-from epic_mmaction.fileio import atomic_write
+from epic_mmaction.evaluation import (read_tail_nouns, read_tail_verbs,
+                                      read_unseen_participants, summary_table)
+from epic_mmaction.export import (ENSEMBLE_MODES, ensemble, evaluate_results,
+                                  load_any, normalise_weights, read_ground_truth)
+from epic_mmaction.utils.fileio import atomic_write
+from epic_mmaction.utils.cli import tool_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -49,36 +47,29 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+@tool_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    try:
-        weights = normalise_weights(args.weights, len(args.results))
-        gt = read_ground_truth(args.gt)
-        tail_verbs = read_tail_verbs(args.tail_verbs) if args.tail_verbs else None
-        tail_nouns = read_tail_nouns(args.tail_nouns) if args.tail_nouns else None
-        unseen = read_unseen_participants(args.unseen) if args.unseen else None
-        loaded = [load_any(path) for path in args.results]
-        combined = ensemble(loaded, weights, mode=args.ensemble, names=args.results)
-        where = (args.results[0] if len(args.results) == 1 else
-                 f'the {args.ensemble} ensemble of {", ".join(args.results)}')
-        evaluation = evaluate_results(combined, gt, tail_verbs, tail_nouns, unseen,
-                                      where=where)
-        if args.json:
-            report = dict(metrics=evaluation.metrics,
-                          num_segments=evaluation.num_segments,
-                          subset_sizes=evaluation.subset_sizes, gt=args.gt,
-                          results=args.results, weights=weights.tolist(),
-                          ensemble=args.ensemble if len(args.results) > 1 else None)
-            with atomic_write(args.json) as f:
-                json.dump(report, f, indent=2)
-                f.write('\n')
-    except (ResultsFileError, SubmissionError, EnsembleError, GroundTruthError,
-            AnnotationError, EpicCsvError) as e:
-        print(f'evaluate.py: error: {e}', file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f'evaluate.py: error: {e.strerror or e}: {e.filename}', file=sys.stderr)
-        return 2
+    weights = normalise_weights(args.weights, len(args.results))
+    gt = read_ground_truth(args.gt)
+    tail_verbs = read_tail_verbs(args.tail_verbs) if args.tail_verbs else None
+    tail_nouns = read_tail_nouns(args.tail_nouns) if args.tail_nouns else None
+    unseen = read_unseen_participants(args.unseen) if args.unseen else None
+    loaded = [load_any(path) for path in args.results]
+    combined = ensemble(loaded, weights, mode=args.ensemble, names=args.results)
+    where = (args.results[0] if len(args.results) == 1 else
+             f'the {args.ensemble} ensemble of {", ".join(args.results)}')
+    evaluation = evaluate_results(combined, gt, tail_verbs, tail_nouns, unseen,
+                                  where=where)
+    if args.json:
+        report = dict(metrics=evaluation.metrics,
+                      num_segments=evaluation.num_segments,
+                      subset_sizes=evaluation.subset_sizes, gt=args.gt,
+                      results=args.results, weights=weights.tolist(),
+                      ensemble=args.ensemble if len(args.results) > 1 else None)
+        with atomic_write(args.json) as f:
+            json.dump(report, f, indent=2)
+            f.write('\n')
     sizes = ', '.join(f'{name} {n}' for name, n in evaluation.subset_sizes.items())
     print(f'{evaluation.num_segments} narrations of {args.gt}'
           f'{" (" + sizes + ")" if sizes else ""}')

@@ -15,11 +15,9 @@ import argparse
 import sys
 from typing import List, Optional
 
-from epic_mmaction.annotations.records import AnnotationError
-from epic_mmaction.evaluation.results import ResultsFileError
-from epic_mmaction.export import (ENSEMBLE_MODES, NUM_NOUNS, NUM_VERBS, EnsembleError,
-                                  SubmissionError, ensemble, export_submission, load_any,
-                                  normalise_weights, read_split_ids)
+from epic_mmaction.export import (ENSEMBLE_MODES, NUM_NOUNS, NUM_VERBS, ensemble,
+                                  export_submission, load_any, normalise_weights, read_split_ids)
+from epic_mmaction.utils.cli import tool_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -50,27 +48,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+@tool_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    try:
-        weights = normalise_weights(args.weights, len(args.results))
-        split_ids = read_split_ids(args.split_csv)
-        loaded = [load_any(path) for path in args.results]
-        combined = ensemble(loaded, weights, mode=args.ensemble, names=args.results)
-        where = (args.results[0] if len(args.results) == 1 else
-                 f'the {args.ensemble} ensemble of {", ".join(args.results)}')
-        paths = export_submission(
-            args.out_dir, combined, split_ids, zip_name=args.zip_name,
-            sls_pt=args.sls_pt, sls_tl=args.sls_tl, sls_td=args.sls_td,
-            num_verbs=args.num_verbs, num_nouns=args.num_nouns, force=args.force,
-            where=where, split=args.split_csv)
-    except (ResultsFileError, SubmissionError, EnsembleError, AnnotationError) as e:
-        print(f'export_codabench.py: error: {e}', file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f'export_codabench.py: error: {e.strerror or e}: {e.filename}',
-              file=sys.stderr)
-        return 2
+    weights = normalise_weights(args.weights, len(args.results))
+    split_ids = read_split_ids(args.split_csv)
+    loaded = [load_any(path) for path in args.results]
+    combined = ensemble(loaded, weights, mode=args.ensemble, names=args.results)
+    where = (args.results[0] if len(args.results) == 1 else
+             f'the {args.ensemble} ensemble of {", ".join(args.results)}')
+    paths = export_submission(
+        args.out_dir, combined, split_ids, zip_name=args.zip_name,
+        sls_pt=args.sls_pt, sls_tl=args.sls_tl, sls_td=args.sls_td,
+        num_verbs=args.num_verbs, num_nouns=args.num_nouns, force=args.force,
+        where=where, split=args.split_csv)
     print(f'{len(split_ids)} narrations of {args.split_csv}, {combined.num_verbs} verbs, '
           f'{combined.num_nouns} nouns')
     for path, w in zip(args.results, weights):

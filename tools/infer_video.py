@@ -24,6 +24,7 @@ import time
 from typing import List, Optional
 
 from mmengine.config import Config, DictAction
+from epic_mmaction.utils.cli import tool_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -134,65 +135,58 @@ def run_stream(args, recognizer, source, names):
     return predictions, frames['count'], fps, time.perf_counter() - start
 
 
+@tool_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
-    from epic_mmaction.annotations.records import AnnotationError
-    from epic_mmaction.video import VideoReadError
     from epic_mmaction.inference import (InferenceError, SourceError, WindowRecognizer,
                                          annotate_file, load_class_names, parse_source,
-                                         probe_video, sliding_windows, windows_table,
-                                         write_windows_csv)
-    try:
-        source = parse_source(args.video, stream=args.stream)
-        if not source.stream and args.max_seconds is not None:
-            raise SourceError('--max-seconds is for cameras and streams (or --stream)')
-        for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
-            if not osp.isfile(path):
-                raise InferenceError(f'{what} not found: {path}')
-        if not source.stream:  # fail on an unreadable video before building the model
-            num_frames, fps = probe_video(source.target)
-            windows = sliding_windows(num_frames, fps, args.window, args.stride)
-        cfg = Config.fromfile(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
-        recognizer = WindowRecognizer(cfg, args.checkpoint, args.device)
-        names = load_class_names(args.verb_classes, args.noun_classes,
-                                 recognizer.num_verbs, recognizer.num_nouns)
-        out = args.out or f'{source.name}_windows.csv'
-        if source.stream:
-            predictions, num_frames, fps, seconds = run_stream(args, recognizer, source, names)
+                                         pipeline_backend, probe_file, sliding_windows,
+                                         windows_table, write_windows_csv)
+    source = parse_source(args.video, stream=args.stream)
+    if not source.stream and args.max_seconds is not None:
+        raise SourceError('--max-seconds is for cameras and streams (or --stream)')
+    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
+        if not osp.isfile(path):
+            raise InferenceError(f'{what} not found: {path}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if not source.stream:  # fail on an unreadable video before building the model
+        backend = pipeline_backend(cfg.test_dataloader.dataset.pipeline)
+        num_frames, fps = probe_file(source.target, backend)
+        windows = sliding_windows(num_frames, fps, args.window, args.stride)
+    recognizer = WindowRecognizer(cfg, args.checkpoint, args.device)
+    names = load_class_names(args.verb_classes, args.noun_classes,
+                             recognizer.num_verbs, recognizer.num_nouns)
+    out = args.out or f'{source.name}_windows.csv'
+    if source.stream:
+        predictions, num_frames, fps, seconds = run_stream(args, recognizer, source, names)
+    else:
+        predictions, seconds = run_file(args, recognizer, source.target, windows)
+    if not predictions:
+        raise SourceError(f'{source}: no frames were read')
+    table = windows_table(predictions, names, k=args.top)
+    write_windows_csv(table, out)
+    print(_summary(str(source), predictions, num_frames, fps, seconds))
+    if source.kind != 'file' and seconds > 0 and num_frames / seconds < 0.95 * fps:
+        print('note: processing was slower than real time, so a live source dropped '
+              'frames; window times count the frames read (try --batch-size 1, a '
+              'GPU or a lighter config)')
+    top = table['action_1'].value_counts()
+    print('most frequent top-1 actions: '
+          + ', '.join(f'{a} ({n})' for a, n in top.head(3).items()))
+    print(f'windows CSV: {out}')
+    if args.out_video:
+        if not source.stream:
+            start = time.perf_counter()
+            written = annotate_file(source.target, args.out_video,
+                                    [p.window for p in predictions], table, fps,
+                                    max_frames=num_frames)
+            print(f'annotated video: {args.out_video} ({written} frames in '
+                  f'{time.perf_counter() - start:.1f}s)')
         else:
-            predictions, seconds = run_file(args, recognizer, source.target, windows)
-        if not predictions:
-            raise SourceError(f'{source}: no frames were read')
-        table = windows_table(predictions, names, k=args.top)
-        write_windows_csv(table, out)
-        print(_summary(str(source), predictions, num_frames, fps, seconds))
-        if source.kind != 'file' and seconds > 0 and num_frames / seconds < 0.95 * fps:
-            print('note: processing was slower than real time, so a live source dropped '
-                  'frames; window times count the frames read (try --batch-size 1, a '
-                  'GPU or a lighter config)')
-        top = table['action_1'].value_counts()
-        print('most frequent top-1 actions: '
-              + ', '.join(f'{a} ({n})' for a, n in top.head(3).items()))
-        print(f'windows CSV: {out}')
-        if args.out_video:
-            if not source.stream:
-                start = time.perf_counter()
-                written = annotate_file(source.target, args.out_video,
-                                        [p.window for p in predictions], table, fps,
-                                        max_frames=num_frames)
-                print(f'annotated video: {args.out_video} ({written} frames in '
-                      f'{time.perf_counter() - start:.1f}s)')
-            else:
-                print(f'annotated video: {args.out_video} (live captions)')
-    except (InferenceError, SourceError, VideoReadError, AnnotationError, ValueError) as e:
-        print(f'infer_video.py: error: {e}', file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f'infer_video.py: error: {e.strerror or e}: {e.filename}', file=sys.stderr)
-        return 2
+            print(f'annotated video: {args.out_video} (live captions)')
     return 0
 
 

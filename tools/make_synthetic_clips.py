@@ -17,8 +17,9 @@ import json
 import os.path as osp
 import time
 
-from epic_mmaction.cliargs import non_negative_int, positive_float, positive_int
-from epic_mmaction.fileio import atomic_write
+from epic_mmaction.utils.cli import (non_negative_int, positive_float, positive_int,
+                                     tool_main)
+from epic_mmaction.utils.fileio import atomic_write
 from epic_mmaction.synthetic.clips import (MAX_CLASSES, class_folder_specs, class_name,
                                            filename_coded_specs, write_clip_dataset)
 
@@ -76,6 +77,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+@tool_main
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.layout == 'class-folders':

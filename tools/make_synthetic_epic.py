@@ -5,9 +5,12 @@ Example::
     python tools/make_synthetic_epic.py data/synthetic_epic --videos 6 2 2 --duration 60
 """
 import argparse
+import sys
 import time
+from typing import List, Optional
 
 from epic_mmaction.synthetic.generator import SyntheticConfig, generate
+from epic_mmaction.utils.cli import tool_main
 
 
 def parse_size(text: str) -> tuple:
@@ -20,7 +23,7 @@ def parse_size(text: str) -> tuple:
     return width, height
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     d = SyntheticConfig()
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('out_dir', help='output folder (videos/ and CSVs go here)')
@@ -51,11 +54,12 @@ def parse_args() -> argparse.Namespace:
                    help="leave out EPIC's annotation quirks from the train CSV")
     p.add_argument('--workers', type=int, default=1, help='parallel encoders')
     p.add_argument('--seed', type=int, default=d.seed)
-    return p.parse_args()
+    return p.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+@tool_main
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
     cfg = SyntheticConfig(
         videos=dict(zip(('train', 'validation', 'test'), args.videos)),
         duration=args.duration, fps=tuple(args.fps), width=args.size[0],
@@ -71,4 +75,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -12,7 +12,8 @@ import os.path as osp
 import sys
 from typing import List, Optional
 
-from epic_mmaction.analysis import CurveLogError, plot_curves, read_training_log
+from epic_mmaction.analysis import plot_curves, read_training_log
+from epic_mmaction.utils.cli import tool_main
 
 PROG = 'plot_curves.py'
 
@@ -28,18 +29,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+@tool_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     out = args.out or osp.join(args.work_dir, 'curves.png')
-    try:
-        log = read_training_log(args.work_dir)
-        plot_curves(log, out, x=args.x)
-    except CurveLogError as e:
-        print(f'{PROG}: error: {e}', file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f'{PROG}: error: {e.strerror or e}: {e.filename}', file=sys.stderr)
-        return 2
+    log = read_training_log(args.work_dir)
+    plot_curves(log, out, x=args.x)
     if log.bad_lines:
         print(f'skipped {len(log.bad_lines)} unreadable log lines, e.g. '
               f'{log.bad_lines[0]}', file=sys.stderr)

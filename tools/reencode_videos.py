@@ -20,12 +20,10 @@ import argparse
 import os.path as osp
 import sys
 
-from epic_mmaction.annotations.listfile import ListFormatError
-from epic_mmaction.cliargs import positive_float, positive_int
-from epic_mmaction.cleaning.cleaner import default_workers
-from epic_mmaction.reencode import (DEFAULT_TIMEOUT, EncodeSettings, ReencodeError,
-                                    SettingsError, format_storage_table, parse_fps,
-                                    reencode_videos)
+from epic_mmaction.utils.cli import positive_float, positive_int, tool_main
+from epic_mmaction.utils.pool import default_workers
+from epic_mmaction.reencode import (DEFAULT_TIMEOUT, EncodeSettings, format_storage_table,
+                                    parse_fps, reencode_videos)
 from epic_mmaction.reencode.runner import write_report
 from epic_mmaction.reencode.settings import X264_PRESETS
 
@@ -93,8 +91,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def loading_speedup(args: argparse.Namespace, report: dict) -> dict:
     """Clip loading from the originals vs the outputs, on the same narrations."""
     from epic_mmaction.annotations.listfile import read_list
-    from epic_mmaction.benchmark.loading import time_list_loading
-    from epic_mmaction.benchmark.schemes import SCHEMES
+    from benchmark.loading import time_list_loading
+    from benchmark.schemes import SCHEMES
     before = {s.narration_id: s for s in read_list(args.lists[0])}
     after = read_list(report['lists'][0]['out'])[:args.benchmark]
     pairs = [(before[s.narration_id], s) for s in after if s.narration_id in before]
@@ -109,6 +107,7 @@ def loading_speedup(args: argparse.Namespace, report: dict) -> dict:
                 speedup=speedup)
 
 
+@tool_main
 def main(argv=None) -> int:
     args = parse_args(argv)
     report_path = args.report or osp.join(args.out_lists, 'reencode_report.json')
@@ -121,12 +120,6 @@ def main(argv=None) -> int:
             args.src_root, args.out_root, args.lists, args.out_lists, settings,
             report_path=report_path, workers=args.workers, timeout=args.timeout,
             verify_full=not args.quick_verify, progress=not args.quiet)
-    except (ReencodeError, SettingsError, ListFormatError) as e:
-        print(f'reencode_videos.py: error: {e}', file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f'reencode_videos.py: error: {e.strerror}: {e.filename}', file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print('reencode_videos.py: interrupted (a re-run keeps the finished videos)',
               file=sys.stderr)

@@ -12,16 +12,20 @@ Example::
 import argparse
 import os
 import os.path as osp
+import sys
+from typing import List, Optional
 
 import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from epic_mmaction.engine import destroy_distributed, setup_cpu_distributed
+from epic_mmaction.utils import UsageError
+from epic_mmaction.utils.cli import tool_main
 from epic_mmaction.evaluation.tta import use_tta_pipeline
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config', help='test config file path')
     p.add_argument('checkpoint', help='checkpoint file')
@@ -36,7 +40,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                    default='none', help='job launcher')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -57,7 +61,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.load_from = args.checkpoint
     if args.dump is not None:
         if not args.dump.endswith('.npz'):
-            raise SystemExit(f'--dump must end with .npz, got {args.dump}')
+            raise UsageError(f'--dump must end with .npz, got {args.dump}')
         evaluators = cfg.test_evaluator
         if not isinstance(evaluators, (list, tuple)):
             evaluators = [evaluators] if evaluators else []
@@ -65,21 +69,20 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.tta:  # after --cfg-options, so they can change tta_pipeline too
-        try:
-            use_tta_pipeline(cfg, args.config)
-        except ValueError as err:
-            raise SystemExit(f'test.py: error: {err}')
+        use_tta_pipeline(cfg, args.config)
     return cfg
 
 
-def main() -> None:
-    args = parse_args()
+@tool_main
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)  # no CUDA: gloo, DDP without device ids
     runner = Runner.from_cfg(cfg)
     runner.test()
     destroy_distributed()  # gloo may abort at exit otherwise (pytorch#190489)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

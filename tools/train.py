@@ -8,6 +8,8 @@ import argparse
 import logging
 import os
 import os.path as osp
+import sys
+from typing import List, Optional
 
 import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
 from mmengine.config import Config, DictAction
@@ -15,9 +17,10 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from epic_mmaction.engine import destroy_distributed, setup_cpu_distributed
+from epic_mmaction.utils.cli import tool_main
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config', help='train config file path')
     p.add_argument('--work-dir', help='where logs and checkpoints go '
@@ -41,7 +44,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                    default='none', help='job launcher')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -96,14 +99,16 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def main() -> None:
-    args = parse_args()
+@tool_main
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)  # no CUDA: gloo, DDP without device ids
     runner = Runner.from_cfg(cfg)
     runner.train()  # a PreemptionCheckpointHook stop exits with code 3
     destroy_distributed()  # gloo may abort at exit otherwise (pytorch#190489)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

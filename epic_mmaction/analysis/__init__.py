@@ -11,13 +11,12 @@ from .curves import (Curve, CurveLogError, TrainingLog, curve_panels, plot_curve
                      read_training_log)
 from .labels import ResolvedLabels, resolve_labels
 from .per_class import per_class_table, write_per_class_csv
-from .predictions import (clip_predictions_table, predictions_table, top_actions,
-                          top_k, write_predictions_csv)
+from .predictions import clip_predictions_table, predictions_table, write_predictions_csv
 
 __all__ = [
     'confusion_matrix', 'top_classes', 'top_n_view', 'plot_confusion', 'write_confusion_csv',
-    'per_class_table', 'write_per_class_csv', 'top_k', 'top_actions',
-    'predictions_table', 'write_predictions_csv', 'ResolvedLabels', 'resolve_labels',
+    'per_class_table', 'write_per_class_csv', 'predictions_table', 'write_predictions_csv',
+    'ResolvedLabels', 'resolve_labels',
     'TrainingLog', 'CurveLogError', 'read_training_log', 'plot_curves',
     'clip_predictions_table', 'Curve', 'curve_panels'
 ]

@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..fileio import atomic_write
+from ..utils.fileio import atomic_write
 from ._figure import new_figure, save_png
 
 __all__ = ['confusion_matrix', 'top_classes', 'top_n_view', 'plot_confusion',

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ._figure import new_figure, save_png
+from ..utils import EpicError
 
 __all__ = ['CurveLogError', 'TrainingLog', 'Curve', 'read_training_log', 'curve_panels',
            'plot_curves']
@@ -41,7 +42,7 @@ VAL_TOP1 = ('verb_top1', 'noun_top1', 'action_top1')
 FRACTION_PREFIXES = ('acc/', )  # MMAction2's AccMetric logs fractions; EpicActionMetric %
 
 
-class CurveLogError(ValueError):
+class CurveLogError(EpicError, ValueError):
     """A work_dir without usable training logs; names it."""
 
 

@@ -9,7 +9,8 @@ from typing import Optional
 import numpy as np
 
 from ..annotations.records import read_narrations
-from ..evaluation.results import UNLABELLED, EpicResults
+from ..utils import UsageError
+from ..results.epic import UNLABELLED, EpicResults
 
 __all__ = ['ResolvedLabels', 'resolve_labels']
 
@@ -45,12 +46,12 @@ def resolve_labels(results: EpicResults, gt_csv: Optional[str] = None) -> Resolv
         rows = [(i, gt[nid]) for i, nid in enumerate(results.narration_id.tolist())
                 if nid in gt]
         if not rows:
-            raise ValueError(f'{gt_csv}: none of its labelled narrations is among the '
+            raise UsageError(f'{gt_csv}: none of its labelled narrations is among the '
                              f'{len(results)} of the results (e.g. '
                              f'{results.narration_id[:3].tolist()}): wrong split?')
         for i, (v, n) in rows:
             if not (0 <= v < results.num_verbs and 0 <= n < results.num_nouns):
-                raise ValueError(
+                raise UsageError(
                     f'{gt_csv}: {results.narration_id[i]} has verb {v}, noun {n}; the '
                     f'results have {results.num_verbs} verbs and {results.num_nouns} nouns')
             if own[i]:

@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..fileio import atomic_write
+from ..utils.fileio import atomic_write
 
 __all__ = ['COLUMNS', 'per_class_table', 'write_per_class_csv']
 

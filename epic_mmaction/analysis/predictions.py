@@ -7,55 +7,20 @@ probabilities, which ranks actions as the official scorer does. Single-label
 (:func:`clip_predictions_table`).
 """
 import csv
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..evaluation.clip_results import ClipResults
-from ..evaluation.results import UNLABELLED, EpicResults
-from ..fileio import atomic_write
+from ..evaluation.functional import top_actions, top_k
+from ..results.clips import ClipResults
+from ..results.epic import UNLABELLED, EpicResults
+from ..utils.fileio import atomic_write
 
-__all__ = ['TASKS', 'top_k', 'top_actions', 'predictions_table', 'clip_predictions_table',
+__all__ = ['TASKS', 'predictions_table', 'clip_predictions_table',
            'write_predictions_csv']
 
 TASKS = ('verb', 'noun', 'action')
-
-
-def top_k(scores: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
-    """``(ids, scores)``, each ``[N, k]``: best first, equal scores by lower id."""
-    scores = np.asarray(scores)
-    k = min(k, scores.shape[1])
-    ids = np.argsort(-scores, axis=1, kind='stable')[:, :k]
-    return ids, np.take_along_axis(scores, ids, axis=1)
-
-
-def top_actions(verb_score: np.ndarray, noun_score: np.ndarray,
-                k: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(verb_ids, noun_ids, scores)``, each ``[N, k]``: the best ``k`` products.
-
-    Equal products go to the better-ranked verb (:func:`top_k` order), then
-    the better-ranked noun. With that order the best ``k`` products of
-    non-negative scores are always among the top-``k`` verbs x top-``k``
-    nouns, so only those ``k * k`` pairs are ranked, not all ``V * Nn``
-    (29,100 for EPIC).
-    """
-    verb_score = np.asarray(verb_score, dtype=np.float64)
-    noun_score = np.asarray(noun_score, dtype=np.float64)
-    if (verb_score < 0).any() or (noun_score < 0).any():
-        raise ValueError('action scores need probabilities (>= 0)')
-    verbs, verb_p = top_k(verb_score, k)
-    nouns, noun_p = top_k(noun_score, k)
-    kv, kn = verbs.shape[1], nouns.shape[1]
-    product = (verb_p[:, :, None] * noun_p[:, None, :]).reshape(len(verbs), -1)
-    # pairs are laid out by (verb rank, noun rank): a stable sort breaks ties so
-    order = np.argsort(-product, axis=1, kind='stable')
-    pair_verb = np.repeat(verbs, kn, axis=1)
-    pair_noun = np.tile(nouns, (1, kv))
-    k = min(k, product.shape[1])
-    order = order[:, :k]
-    take = lambda a: np.take_along_axis(a, order, axis=1)  # noqa: E731
-    return take(pair_verb), take(pair_noun), take(product)
 
 
 def predictions_table(results: EpicResults, verb_names: Sequence[str],

@@ -10,11 +10,12 @@ import json
 import os.path as osp
 import random
 from collections import Counter, OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..fileio import atomic_write
-from .frames import nominal_fps, nominal_frames_to_times, time_range_to_frames
+from ..utils import UsageError
+from ..utils.fileio import atomic_write
+from .timestamps import nominal_fps, nominal_frames_to_times, time_range_to_frames
 from .listfile import UNLABELLED, Segment, write_list
 from .pairs import PairVocabulary
 from .records import AnnotationError, Narration, read_narrations, read_video_info
@@ -52,18 +53,18 @@ class BuildOptions:
 
     def __post_init__(self) -> None:
         if self.fps_source not in FPS_SOURCES:
-            raise ValueError(f'fps_source must be one of {FPS_SOURCES}')
+            raise UsageError(f'fps_source must be one of {FPS_SOURCES}')
         if self.frame_source not in FRAME_SOURCES:
-            raise ValueError(f'frame_source must be one of {FRAME_SOURCES}')
+            raise UsageError(f'frame_source must be one of {FRAME_SOURCES}')
         for split in self.splits:
             if split not in SPLIT_CSVS:
-                raise ValueError(f'unknown split {split!r}; use {list(SPLIT_CSVS)}')
+                raise UsageError(f'unknown split {split!r}; use {list(SPLIT_CSVS)}')
         if self.pairs_from != 'none' and not set(self.pairs_from.split('+')) <= {'train', 'val'}:
-            raise ValueError("pairs_from must be 'train', 'val', 'train+val' or 'none'")
+            raise UsageError("pairs_from must be 'train', 'val', 'train+val' or 'none'")
         if self.holdout_by not in (None, 'video', 'participant'):
-            raise ValueError("holdout_by must be 'video' or 'participant'")
+            raise UsageError("holdout_by must be 'video' or 'participant'")
         if not 0 < self.holdout_fraction < 1:
-            raise ValueError('holdout_fraction must be in (0, 1)')
+            raise UsageError('holdout_fraction must be in (0, 1)')
 
 
 @dataclass

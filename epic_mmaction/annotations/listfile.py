@@ -20,13 +20,14 @@ reads them.
 from dataclasses import dataclass
 from typing import Iterable, List, Optional
 
-from ..fileio import atomic_write
+from ..utils.fileio import atomic_write
+from ..utils import EpicError
 
 UNLABELLED = -1
 TO_END = -1  # ``stop`` of a segment that runs to the video's last frame
 
 
-class ListFormatError(ValueError):
+class ListFormatError(EpicError, ValueError):
     """A list file line that cannot be used; the message names file and line."""
 
 

@@ -8,7 +8,8 @@ import json
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ..fileio import atomic_write
+from ..utils.fileio import atomic_write
+from .errors import AnnotationError
 
 Pair = Tuple[int, int]
 
@@ -54,6 +55,6 @@ class PairVocabulary:
                 data = json.load(f)
             return cls(data['pairs'], data.get('counts'), data.get('sources', ()))
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise ValueError(
+            raise AnnotationError(
                 f'cannot read pair vocabulary {path}: {e}. Build it with '
                 'tools/build_annotations.py') from e

@@ -3,15 +3,13 @@ import csv
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from .frames import parse_timestamp
+from .timestamps import parse_timestamp
+from .errors import AnnotationError
 
 REQUIRED = ('narration_id', 'participant_id', 'video_id', 'start_timestamp',
             'stop_timestamp', 'start_frame', 'stop_frame')
 LABELS = ('verb_class', 'noun_class')
 
-
-class AnnotationError(ValueError):
-    """An annotation file or row that cannot be used; names file and line."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ import random
 from collections import Counter
 from typing import Dict, Hashable, List, Optional, Sequence, Tuple
 
+from ..utils import UsageError
+
 SPLITS = ('train', 'val', 'test')
 ATTEMPTS = 8  # seeded group orders tried; the best-stratified split is kept
 
@@ -23,13 +25,13 @@ def check_ratios(ratios: Sequence[float], names: Sequence[str] = SPLITS
     split, each >= 0, and they sum to 1 (within 0.001: 0.333 0.333 0.333 will do)."""
     ratios = tuple(float(r) for r in ratios)
     if len(ratios) != len(names):
-        raise ValueError(f'give {len(names)} split ratios ({" ".join(names)}), '
+        raise UsageError(f'give {len(names)} split ratios ({" ".join(names)}), '
                          f'got {len(ratios)}')
     if any(not math.isfinite(r) or r < 0 for r in ratios):
-        raise ValueError(f'split ratios must be >= 0, got {list(ratios)}')
+        raise UsageError(f'split ratios must be >= 0, got {list(ratios)}')
     total = sum(ratios)
     if abs(total - 1) > 1e-3:
-        raise ValueError(f'split ratios ({" ".join(names)}) must sum to 1, got '
+        raise UsageError(f'split ratios ({" ".join(names)}) must sum to 1, got '
                          f'{" + ".join(f"{r:g}" for r in ratios)} = {total:g}')
     return tuple(r / total for r in ratios)
 
@@ -53,14 +55,14 @@ def stratified_group_split(labels: Sequence[Hashable],
     """
     ratios = check_ratios(ratios, names)
     if len(labels) != len(groups):
-        raise ValueError(f'{len(labels)} labels but {len(groups)} groups')
+        raise UsageError(f'{len(labels)} labels but {len(groups)} groups')
     keys = [(0, str(g)) if g is not None else (1, i) for i, g in enumerate(groups)]
     members: Dict[tuple, List[int]] = {}
     for i, key in enumerate(keys):
         members.setdefault(key, []).append(i)
     active = [s for s, r in enumerate(ratios) if r > 0]
     if len(members) < len(active):
-        raise ValueError(
+        raise UsageError(
             f'{len(members)} group(s) cannot fill {len(active)} splits with ratio > 0 '
             f'({", ".join(names[s] for s in active)}): set a ratio to 0, or use a '
             'finer group pattern')

@@ -6,6 +6,8 @@ probing hundreds of hour-long videos for their fps takes seconds.
 from dataclasses import dataclass
 from typing import Optional
 
+from .errors import AnnotationError
+
 
 @dataclass(frozen=True)
 class VideoMeta:
@@ -19,11 +21,11 @@ def read_video_meta(path: str) -> VideoMeta:
     try:
         with av.open(path) as container:
             if not container.streams.video:
-                raise ValueError(f'{path}: no video stream')
+                raise AnnotationError(f'{path}: no video stream')
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate
             if not rate:
-                raise ValueError(f'{path}: the container gives no frame rate')
+                raise AnnotationError(f'{path}: the container gives no frame rate')
             return VideoMeta(float(rate), int(stream.frames) or None)
     except av.error.FFmpegError as e:
-        raise ValueError(f'{path}: cannot read the video header ({e})') from e
+        raise AnnotationError(f'{path}: cannot read the video header ({e})') from e

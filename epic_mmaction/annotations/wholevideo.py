@@ -23,7 +23,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Pattern, Sequence, Tuple
 
-from ..fileio import atomic_write
+from ..utils import UsageError
+from ..utils.fileio import atomic_write
 from .listfile import TO_END, UNLABELLED, Segment, write_list
 from .records import AnnotationError
 from .split import SPLITS, check_ratios, stratified_group_split
@@ -73,16 +74,16 @@ class WholeVideoOptions:
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
-            raise ValueError(f'layout must be one of {LAYOUTS}, got {self.layout!r}')
+            raise UsageError(f'layout must be one of {LAYOUTS}, got {self.layout!r}')
         self.split_ratios = check_ratios(self.split_ratios)
         self.extensions = normalize_extensions(self.extensions)
         for split in self.split_dirs:
             if split not in SPLITS + (AUTO,):
-                raise ValueError(f'unknown split {split!r} in split dirs; use one of '
+                raise UsageError(f'unknown split {split!r} in split dirs; use one of '
                                  f'{", ".join(SPLITS + (AUTO,))}')
         for split in self.unlabelled:
             if split not in self.split_dirs or split == AUTO:
-                raise ValueError(
+                raise UsageError(
                     f'unlabelled split {split!r} needs its own folder: give '
                     f'--split-dir {split}=FOLDER')
         if self.uses_ratios:
@@ -90,7 +91,7 @@ class WholeVideoOptions:
                      if r > 0 and s in self.split_dirs]
             if clash:
                 zeroed = [0 if s in clash else r for s, r in zip(SPLITS, self.split_ratios)]
-                raise ValueError(
+                raise UsageError(
                     f'split(s) {", ".join(clash)} come from a folder, so the ratio split '
                     f'of {self.split_dirs.get(AUTO, "the root")!r} must not fill them: '
                     'give them ratio 0, e.g. --split-ratios '
@@ -106,7 +107,7 @@ def normalize_extensions(extensions: Sequence[str]) -> Tuple[str, ...]:
     """``['AVI', '.mp4']`` -> ``('.avi', '.mp4')``."""
     exts = tuple('.' + e.lower().lstrip('.') for e in extensions if e.strip('.'))
     if not exts:
-        raise ValueError('give at least one video extension')
+        raise UsageError('give at least one video extension')
     return exts
 
 

@@ -39,10 +39,11 @@ from dataclasses import replace
 from typing import Callable, Dict, List, Optional, TextIO, Tuple
 
 from ..annotations.listfile import Segment, read_list, write_list
-from ..fileio import atomic_write
-from .pool import TaskResult, imap_isolated
+from ..utils.fileio import atomic_write
+from ..utils.pool import TaskResult, default_workers, imap_isolated
 from .probe import (PROBE_VERSION, ProbeTask, Range, empty_record, file_problem,
                     merge_ranges, probe_video)
+from ..utils import EpicError
 
 DROP_REASONS = ('bad_video', 'out_of_range', 'undecodable_frames')
 DEFAULT_TIMEOUT = 120.0
@@ -52,17 +53,8 @@ CACHE_VERSION = 1
 LAST_FRAME = 2 ** 62  # probe range end of a segment to the end (clipped to the video)
 
 
-class CleanerError(ValueError):
+class CleanerError(EpicError, ValueError):
     """Arguments the cleaner cannot work with; the message says what to fix."""
-
-
-def default_workers() -> int:
-    """min(8, CPUs this process may use): probing is CPU-bound decoding."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(8, cpus))
 
 
 def default_cache_path(out_path: str) -> str:

@@ -1,11 +1,10 @@
+"""The EPIC segment dataset and its video transform (registered in MMAction2)."""
 from ..compat import apply_all
 
 apply_all()  # before the first `import mmaction.models`
 
-from .epic_segment_dataset import (IGNORE_LABEL, LABEL_MODES,
-                                   EpicSegmentVideoDataset)
-from .transforms import (SegmentDecordInit, SegmentVideoInit, SegmentVideoReader,
-                         VideoReadError)
+from .epic_segment_dataset import LABEL_MODES, EpicSegmentVideoDataset  # noqa: E402
+from .transforms import SegmentVideoInit, SegmentVideoReader, VideoReadError  # noqa: E402
 
-__all__ = ['EpicSegmentVideoDataset', 'SegmentDecordInit', 'SegmentVideoInit',
-           'SegmentVideoReader', 'VideoReadError', 'IGNORE_LABEL', 'LABEL_MODES']
+__all__ = ['EpicSegmentVideoDataset', 'SegmentVideoInit', 'SegmentVideoReader',
+           'VideoReadError', 'LABEL_MODES']

@@ -13,7 +13,6 @@ from ..annotations.pairs import PairVocabulary
 from ..video import VideoReadError
 
 LABEL_MODES = ('pair', 'verb_noun', 'verb', 'noun', 'single')
-IGNORE_LABEL = UNLABELLED  # -1: no label (test rows; pairs outside the vocabulary)
 WHOLE_VIDEO_LOADERS = ('DecordInit', 'PyAVInit', 'OpenCVInit')
 
 
@@ -87,9 +86,9 @@ class EpicSegmentVideoDataset(BaseActionDataset):
         if self.label_mode == 'verb_noun':
             return np.array([verb, noun], dtype=np.int64)
         if verb == UNLABELLED or noun == UNLABELLED:
-            return IGNORE_LABEL
+            return UNLABELLED
         index = self.vocab.index(verb, noun)
-        return IGNORE_LABEL if index is None else index
+        return UNLABELLED if index is None else index
 
     def load_data_list(self) -> List[dict]:
         root = self.data_prefix.get('video') or ''

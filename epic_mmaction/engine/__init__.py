@@ -4,8 +4,9 @@ from ..compat import apply_all
 
 apply_all()  # before the first `import mmaction.models`
 
-from .dist import destroy_distributed, setup_cpu_distributed
-from .hooks import (EXIT_RESUMABLE, ChannelsLastHook, FineTuningHook,
+from .dist import destroy_distributed, setup_cpu_distributed  # noqa: E402
+from .hooks import (  # noqa: E402
+    EXIT_RESUMABLE, ChannelsLastHook, FineTuningHook,
                     PreemptionCheckpointHook, TrainingInterrupted)
 
 __all__ = ['PreemptionCheckpointHook', 'TrainingInterrupted', 'EXIT_RESUMABLE',

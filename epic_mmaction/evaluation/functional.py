@@ -41,9 +41,11 @@ left out of the result instead of raising, as the official script does for
 *unseen*; it would raise for an empty *tail* subset.
 """
 import csv
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+import re
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from ..utils import EpicError
 
 ACTION_VERB_MULTIPLIER = 1000
 ACTION_TOP_N = 100
@@ -52,7 +54,7 @@ SUBSETS = ('unseen', 'tail')
 _ACTION_CHUNK = 512  # segments ranked at once: bounds the [chunk, 97 * 100] products
 
 
-class EpicCsvError(ValueError):
+class EpicCsvError(EpicError, ValueError):
     """An official tail-class or unseen-participant CSV that cannot be read."""
 
 
@@ -85,6 +87,42 @@ def topk_accuracy(ranks: np.ndarray, labels: np.ndarray,
         raise ValueError('need at least one segment to compute an accuracy')
     hits = ranks[:, :max(ks)] == labels[:, None]
     return [float(hits[:, :k].any(axis=1).mean()) for k in ks]
+
+
+def top_k(scores: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``(ids, scores)``, each ``[N, k]``: best first, equal scores by lower id."""
+    scores = np.asarray(scores)
+    k = min(k, scores.shape[1])
+    ids = np.argsort(-scores, axis=1, kind='stable')[:, :k]
+    return ids, np.take_along_axis(scores, ids, axis=1)
+
+
+def top_actions(verb_score: np.ndarray, noun_score: np.ndarray,
+                k: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(verb_ids, noun_ids, scores)``, each ``[N, k]``: the best ``k`` products.
+
+    Equal products go to the better-ranked verb (:func:`top_k` order), then
+    the better-ranked noun. With that order the best ``k`` products of
+    non-negative scores are always among the top-``k`` verbs x top-``k``
+    nouns, so only those ``k * k`` pairs are ranked, not all ``V * Nn``
+    (29,100 for EPIC).
+    """
+    verb_score = np.asarray(verb_score, dtype=np.float64)
+    noun_score = np.asarray(noun_score, dtype=np.float64)
+    if (verb_score < 0).any() or (noun_score < 0).any():
+        raise ValueError('action scores need probabilities (>= 0)')
+    verbs, verb_p = top_k(verb_score, k)
+    nouns, noun_p = top_k(noun_score, k)
+    kv, kn = verbs.shape[1], nouns.shape[1]
+    product = (verb_p[:, :, None] * noun_p[:, None, :]).reshape(len(verbs), -1)
+    # pairs are laid out by (verb rank, noun rank): a stable sort breaks ties so
+    order = np.argsort(-product, axis=1, kind='stable')
+    pair_verb = np.repeat(verbs, kn, axis=1)
+    pair_noun = np.tile(nouns, (1, kv))
+    k = min(k, product.shape[1])
+    order = order[:, :k]
+    take = lambda a: np.take_along_axis(a, order, axis=1)  # noqa: E731
+    return take(pair_verb), take(pair_noun), take(product)
 
 
 def _top_scores(scores: np.ndarray, top_n: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -334,3 +372,35 @@ def read_tail_nouns(path: str) -> List[int]:
 def read_unseen_participants(path: str) -> List[str]:
     """Participant ids of ``EPIC_100_unseen_participant_ids_{split}.csv``."""
     return _read_column(path, 'participant_id')
+
+
+def summary_table(metrics: Mapping[str, float]) -> str:
+    """The leaderboard's layout: rows overall/unseen/tail, top-k columns.
+
+    Accepts the metrics with or without their ``epic/`` prefix; what is
+    missing (e.g. top-5 on subsets, which the leaderboard does not report)
+    shows as ``-``. Mean class accuracies follow on a line of their own.
+    """
+    flat = {key.rsplit('/', 1)[-1]: value for key, value in metrics.items()}
+    ks = {1}
+    for key in flat:
+        match = re.fullmatch(r'(?:verb|noun|action)_top(\d+)', key)
+        if match:
+            ks.add(int(match.group(1)))
+    ks = sorted(ks)
+    width = 3 * 8
+    lines = [' ' * 9 + ''.join(f'| {f"Top-{k} accuracy (%)":<{width - 1}}' for k in ks),
+             ' ' * 9 + ''.join('|' + ''.join(f'{t:>8}' for t in TASKS)[1:] + ' '
+                               for _ in ks)]
+    for row, key_prefix in (('overall', ''), ('unseen', 'unseen_'), ('tail', 'tail_')):
+        cells = []
+        for k in ks:
+            values = [flat.get(f'{key_prefix}{task}_top{k}') for task in TASKS]
+            cells.append('|' + ''.join('       -' if v is None else f'{v:8.2f}'
+                                       for v in values)[1:] + ' ')
+        lines.append(f'{row:<9}' + ''.join(cells))
+    mca = [f'{task} {flat[f"{task}_mean_class_acc"]:.2f}' for task in ('verb', 'noun')
+           if f'{task}_mean_class_acc' in flat]
+    if mca:
+        lines.append(f'mean class accuracy (%): {", ".join(mca)}')
+    return '\n'.join(line.rstrip() for line in lines)

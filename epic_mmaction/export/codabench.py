@@ -32,9 +32,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from ..annotations.records import read_narrations
-from ..evaluation.results import UNLABELLED, EpicResults, ResultsFileError, load_results
-from ..fileio import atomic_write
+from ..results.epic import UNLABELLED, EpicResults, ResultsFileError, load_results
+from ..utils.fileio import atomic_write
 from .scores import log_probabilities, softmax_rows
+from ..utils import EpicError
 
 __all__ = [
     'NUM_VERBS', 'NUM_NOUNS', 'SUBMISSION_VERSION', 'CHALLENGE', 'JSON_NAME',
@@ -55,7 +56,7 @@ _SHOW = 5  # offending ids named in a message
 _CHUNK = 256  # narrations per write of test.json
 
 
-class SubmissionError(ValueError):
+class SubmissionError(EpicError, ValueError):
     """A submission that cannot be written or read; names the file and the ids."""
 
 

@@ -9,8 +9,9 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..evaluation.results import UNLABELLED, EpicResults
+from ..results.epic import UNLABELLED, EpicResults
 from .scores import log_probabilities, softmax_rows
+from ..utils import EpicError
 
 __all__ = ['ENSEMBLE_MODES', 'EnsembleError', 'align_to', 'ensemble', 'normalise_weights']
 
@@ -20,7 +21,7 @@ ENSEMBLE_MODES = ('prob', 'logit')
 _SHOW = 5  # offending ids named in a message
 
 
-class EnsembleError(ValueError):
+class EnsembleError(EpicError, ValueError):
     """Results that cannot be averaged together; names the file and the ids."""
 
 

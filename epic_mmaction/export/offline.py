@@ -14,7 +14,8 @@ import numpy as np
 
 from ..annotations.records import read_narrations
 from ..evaluation.functional import compute_epic_metrics, epic_subsets
-from ..evaluation.results import UNLABELLED, EpicResults
+from ..results.epic import UNLABELLED, EpicResults
+from ..utils import EpicError
 
 __all__ = ['GroundTruthError', 'GroundTruth', 'Evaluation', 'read_ground_truth',
            'attach_ground_truth', 'evaluate_results']
@@ -22,7 +23,7 @@ __all__ = ['GroundTruthError', 'GroundTruth', 'Evaluation', 'read_ground_truth',
 _SHOW = 5  # offending ids named in a message
 
 
-class GroundTruthError(ValueError):
+class GroundTruthError(EpicError, ValueError):
     """A ground-truth CSV that cannot be used, or results that do not match it."""
 
 

@@ -6,11 +6,13 @@ files are decoded window by window with ``SegmentVideoInit``, live sources
 are read with OpenCV into a ring buffer. Results go to a CSV of top-5 verbs,
 nouns and actions per window and, optionally, an annotated MP4.
 """
-from .recognizer import (CheckpointMismatch, InferenceError, SplitPipeline, WindowRecognizer,
-                         build_model, load_weights, split_test_pipeline)
+from .recognizer import (CheckpointMismatch, InferenceError, SplitPipeline,
+                         WindowRecognizer)
+                         build_model, load_weights, pipeline_backend, split_test_pipeline)
 from .sliding import WindowPrediction, recognize_file, recognize_stream
-from .sources import (FrameRing, Source, SourceError, capture_fps, open_capture, parse_source,
-                      probe_video, read_capture)
+from .sources import (FrameRing, Source, SourceError, capture_fps, open_capture,
+                      parse_source)
+                      probe_file, read_capture)
 from .topk import ClassNames, load_class_names, topk_columns
 from .windows import StreamWindows, Window, WindowPlan, nearest_window, sliding_windows
 from .writer import (AnnotatedVideoWriter, annotate_file, caption_lines, windows_table,
@@ -18,9 +20,9 @@ from .writer import (AnnotatedVideoWriter, annotate_file, caption_lines, windows
 
 __all__ = [
     'Window', 'WindowPlan', 'StreamWindows', 'sliding_windows', 'nearest_window',
-    'Source', 'SourceError', 'parse_source', 'probe_video', 'open_capture', 'capture_fps',
+    'Source', 'SourceError', 'parse_source', 'probe_file', 'open_capture', 'capture_fps',
     'read_capture', 'FrameRing', 'InferenceError', 'CheckpointMismatch', 'SplitPipeline',
-    'split_test_pipeline', 'load_weights', 'build_model', 'WindowRecognizer',
+    'split_test_pipeline', 'pipeline_backend', 'load_weights', 'build_model', 'WindowRecognizer',
     'WindowPrediction', 'recognize_file', 'recognize_stream', 'ClassNames',
     'load_class_names', 'topk_columns', 'windows_table', 'write_windows_csv',
     'caption_lines', 'AnnotatedVideoWriter', 'annotate_file'

@@ -23,15 +23,16 @@ import numpy as np
 import torch
 
 from .windows import Window
+from ..utils import EpicError
 
-__all__ = ['InferenceError', 'CheckpointMismatch', 'SplitPipeline', 'split_test_pipeline',
+__all__ = ['InferenceError', 'CheckpointMismatch', 'SplitPipeline', 'split_test_pipeline', 'pipeline_backend',
            'load_weights', 'build_model', 'WindowRecognizer']
 
-INITS = ('SegmentVideoInit', 'SegmentDecordInit')
+INITS = ('SegmentVideoInit', )
 DECODE = 'DecordDecode'
 
 
-class InferenceError(RuntimeError):
+class InferenceError(EpicError, RuntimeError):
     """A config, checkpoint or device that cannot be used; one line, for users."""
 
 
@@ -62,6 +63,11 @@ def split_test_pipeline(pipeline: Sequence[dict]) -> SplitPipeline:
             f'(as every config of this project does), got {types}')
     decode = types.index(DECODE)
     return SplitPipeline(steps[0], steps[1:decode], steps[decode], steps[decode + 1:])
+
+
+def pipeline_backend(pipeline: Sequence[dict]) -> str:
+    """The video backend the test pipeline reads with (``SegmentVideoInit(backend=...)``)."""
+    return split_test_pipeline(pipeline).init.get('backend', 'pyav')
 
 
 def _strip_prefix(state: dict, prefix: str = 'module.') -> dict:

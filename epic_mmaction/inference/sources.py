@@ -13,12 +13,14 @@ from itertools import islice
 from typing import Iterator, List, Optional, Tuple, Union
 
 import numpy as np
+from ..utils import EpicError
+from ..video import VideoReadError, open_video_reader
 
-__all__ = ['SourceError', 'Source', 'parse_source', 'probe_video', 'open_capture',
+__all__ = ['SourceError', 'Source', 'parse_source', 'probe_file', 'open_capture',
            'capture_fps', 'read_capture', 'FrameRing']
 
 
-class SourceError(RuntimeError):
+class SourceError(EpicError, RuntimeError):
     """A video, camera or stream that cannot be opened; the message names it."""
 
 
@@ -64,16 +66,18 @@ def parse_source(text: str, stream: bool = False) -> Source:
     return Source('file', text, bool(stream))
 
 
-def probe_video(path: str) -> Tuple[int, float]:
-    """``(frames, fps)`` of a file as decord (the decoder training used) sees it."""
-    import decord
+def probe_file(path: str, backend: str = 'pyav') -> Tuple[int, float]:
+    """``(frames, fps)`` of a file as the config's reader sees it.
+
+    ``backend`` is that of the test pipeline's ``SegmentVideoInit``
+    (:func:`epic_mmaction.inference.recognizer.pipeline_backend`), so the
+    windows are planned over the frames the model will be shown.
+    """
     try:
-        reader = decord.VideoReader(path, num_threads=1)
+        reader = open_video_reader(path, backend)
         num_frames, fps = len(reader), float(reader.get_avg_fps())
-    except Exception as e:  # DECORDError, RuntimeError from native code
-        raise SourceError(f'decord cannot open video {path} ({type(e).__name__}: '
-                          f'{str(e).splitlines()[0][:200] if str(e) else "no message"})'
-                          ) from e
+    except VideoReadError as e:
+        raise SourceError(str(e)) from e
     if num_frames < 1 or not math.isfinite(fps) or fps <= 0:
         raise SourceError(f'video {path} has {num_frames} frames at {fps} fps: '
                           'nothing to recognise')

@@ -9,8 +9,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..analysis.predictions import top_actions, top_k
+from ..evaluation.functional import top_actions, top_k
 from ..annotations.records import read_classes
+from ..utils import UsageError
 
 __all__ = ['ClassNames', 'load_class_names', 'topk_columns']
 
@@ -26,7 +27,7 @@ def _names(path: Optional[str], count: int, kind: str) -> List[str]:
         return [f'{kind}_{i}' for i in range(count)]
     names = read_classes(path)
     if len(names) != count:
-        raise ValueError(f'{path} has {len(names)} {kind} classes but the model predicts '
+        raise UsageError(f'{path} has {len(names)} {kind} classes but the model predicts '
                          f'{count}: wrong class CSV for this checkpoint?')
     return names
 

@@ -14,6 +14,8 @@ from typing import List, NamedTuple
 
 import numpy as np
 
+from ..utils import UsageError
+
 __all__ = ['Window', 'WindowPlan', 'StreamWindows', 'sliding_windows', 'nearest_window']
 
 
@@ -45,14 +47,14 @@ class WindowPlan:
     def __init__(self, fps: float, window: float, stride: float) -> None:
         for name, value in (('fps', fps), ('window', window), ('stride', stride)):
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f'{name} must be a positive number, got {value!r}')
+                raise UsageError(f'{name} must be a positive number, got {value!r}')
         if stride > window:
-            raise ValueError(f'stride {stride:g}s is longer than the window {window:g}s: '
+            raise UsageError(f'stride {stride:g}s is longer than the window {window:g}s: '
                              'frames between windows would be skipped')
         self.fps, self.window, self.stride = float(fps), float(window), float(stride)
         self.length = _round(window * fps)
         if self.length < 1 or stride * fps < 1:
-            raise ValueError(f'window {window:g}s / stride {stride:g}s: both must be at '
+            raise UsageError(f'window {window:g}s / stride {stride:g}s: both must be at '
                              f'least one frame (1/{fps:g}s)')
 
     def start_frame(self, k: int) -> int:

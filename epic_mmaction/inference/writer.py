@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from ..fileio import atomic_write
+from ..utils.fileio import atomic_write
 from .sliding import WindowPrediction
 from .topk import ClassNames, topk_columns
 from .windows import Window, nearest_window

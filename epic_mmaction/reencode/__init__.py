@@ -3,11 +3,10 @@
 Short GOPs and/or fixed-length chunks at a chosen size and rate; the list
 files are rewritten so every segment still shows the same frames.
 """
-from .chunks import ChunkedVideoReader, is_chunked_video, open_chunked_video
 from .lists import VideoOutput, rewrite_list
-from .manifest import ManifestError, load_manifest, output_rel_path
+from ..video.manifest import ManifestError, load_manifest, output_rel_path
 from .plan import (map_segment, output_fps, output_frame_count, output_size,
-                   parse_fps, source_frame, source_frames)
+                   parse_fps, source_frame)
 from .report import format_storage_table, storage_summary
 from .runner import DEFAULT_TIMEOUT, ReencodeError, reencode_videos
 from .settings import EncodeSettings, SettingsError
@@ -15,10 +14,10 @@ from .transcode import TranscodeError, transcode_video
 from .verify import VerifyError, verify_output
 
 __all__ = [
-    'ChunkedVideoReader', 'is_chunked_video', 'open_chunked_video', 'VideoOutput',
+    'VideoOutput',
     'rewrite_list', 'ManifestError', 'load_manifest', 'output_rel_path', 'map_segment',
     'output_fps', 'output_frame_count', 'output_size', 'parse_fps', 'source_frame',
-    'source_frames', 'format_storage_table', 'storage_summary', 'DEFAULT_TIMEOUT',
+    'format_storage_table', 'storage_summary', 'DEFAULT_TIMEOUT',
     'ReencodeError', 'reencode_videos', 'EncodeSettings', 'SettingsError',
     'TranscodeError', 'transcode_video', 'VerifyError', 'verify_output'
 ]

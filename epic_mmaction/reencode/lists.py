@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import Dict, List, Mapping, Tuple
 
 from ..annotations.listfile import ListFormatError, Segment, parse_line, write_list
-from .manifest import ManifestError
+from ..video.manifest import ManifestError
 from .plan import map_segment, output_frame_count
 
 CHANGE_REASONS = ('mapped', 'nearest')

@@ -15,7 +15,7 @@ rule the frames were written with:
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import List, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 FpsLike = Union[Fraction, int, float, str]
 
@@ -80,13 +80,6 @@ def output_frame_count(num_src: int, src_fps: Fraction, dst_fps: Fraction) -> in
     """Output frames of a ``num_src``-frame video: those whose source frame exists."""
     # floor(j * r) < num_src  <=>  j < num_src / r
     return math.ceil(num_src / _ratio(src_fps, dst_fps))
-
-
-def source_frames(num_src: int, src_fps: Fraction, dst_fps: Fraction) -> List[int]:
-    """Source frame of every output frame, in output order."""
-    ratio = _ratio(src_fps, dst_fps)
-    return [math.floor(j * ratio) for j in range(output_frame_count(num_src, src_fps,
-                                                                    dst_fps))]
 
 
 def frames_per_chunk(chunk_seconds: float, fps: Fraction) -> int:

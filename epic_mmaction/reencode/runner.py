@@ -21,22 +21,22 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from ..cleaning.cleaner import default_workers
-from ..cleaning.pool import TaskResult, imap_isolated
-from ..fileio import atomic_write
+from ..utils.fileio import atomic_write
+from ..utils.pool import TaskResult, default_workers, imap_isolated
 from .lists import VideoOutput, read_numbered_list, rewrite_list
-from .manifest import (CHUNK_MANIFEST, ManifestError, load_manifest, manifest_files,
+from ..video.manifest import (CHUNK_MANIFEST, ManifestError, load_manifest, manifest_files,
                        manifest_path, output_rel_path, temp_path, write_manifest)
 from .report import storage_summary
 from .settings import EncodeSettings
 from .transcode import transcode_video
 from .verify import VerifyError, verify_output, verify_source_frames
+from ..utils import EpicError
 
 # an hour of 1080p60 through x264 on one thread takes hours, not minutes
 DEFAULT_TIMEOUT = 6 * 3600.0
 
 
-class ReencodeError(ValueError):
+class ReencodeError(EpicError, ValueError):
     """Arguments the re-encoder cannot work with; the message says what to fix."""
 
 

@@ -4,12 +4,13 @@ from fractions import Fraction
 from typing import Optional
 
 from .plan import format_fps, parse_fps
+from ..utils import EpicError
 
 X264_PRESETS = ('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium',
                 'slow', 'slower', 'veryslow', 'placebo')
 
 
-class SettingsError(ValueError):
+class SettingsError(EpicError, ValueError):
     """Settings that cannot be encoded; the message names the option."""
 
 

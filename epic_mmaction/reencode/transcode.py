@@ -11,12 +11,13 @@ import os.path as osp
 from fractions import Fraction
 from typing import List, Optional
 
-from .manifest import FORMAT, VERSION, chunk_file_name, file_crc32
+from ..video.manifest import FORMAT, VERSION, chunk_file_name, file_crc32
 from .plan import format_fps, frames_per_chunk, output_fps, output_size, source_frame
 from .settings import EncodeSettings
+from ..utils import EpicError
 
 
-class TranscodeError(RuntimeError):
+class TranscodeError(EpicError, RuntimeError):
     """A video that cannot be re-encoded; the message names it."""
 
 

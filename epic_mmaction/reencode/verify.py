@@ -15,11 +15,12 @@ from typing import Sequence
 import numpy as np
 
 from ..video import open_video_reader
-from .manifest import file_crc32
+from ..video.manifest import file_crc32
+from ..utils import EpicError
 BATCH = 64  # frames per get_batch: bounds memory at any resolution
 
 
-class VerifyError(RuntimeError):
+class VerifyError(EpicError, RuntimeError):
     """An output (or source) that is not what its manifest says; names the file."""
 
 

@@ -9,6 +9,7 @@ is read at the resolution the video was written at (not after resizing).
 from typing import Iterable
 
 import numpy as np
+from ..utils import EpicError
 
 COLUMNS = 16
 ROWS = 2
@@ -17,7 +18,7 @@ CHECK_BITS = ROWS * COLUMNS - INDEX_BITS
 MAX_INDEX = (1 << INDEX_BITS) - 1
 
 
-class FrameCodeError(ValueError):
+class FrameCodeError(EpicError, ValueError):
     """The strip does not hold a valid code (not a synthetic frame, or damaged)."""
 
 

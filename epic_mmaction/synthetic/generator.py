@@ -20,8 +20,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..annotations.frames import format_timestamp
-from ..fileio import atomic_write
+from ..annotations.timestamps import format_timestamp
+from ..utils.fileio import atomic_write
 from .scene import (COLOURS, MAX_EVENT_SECONDS, NOUNS, VERBS, Action, class_rows,
                     make_background, plan_pose, render_frame)
 

@@ -14,7 +14,7 @@ def open_video_reader(path: str, backend: str = 'pyav', num_threads: int = 1):
     ``tools/reencode_videos.py --chunk-seconds`` (read as one video).
     """
     if osp.isdir(path):
-        from ..reencode.chunks import open_chunked_video  # only if chunks are used
+        from .chunks import open_chunked_video  # only if chunks are used
         return open_chunked_video(path, backend, num_threads)
     return open_video_file(path, backend, num_threads)
 

@@ -14,7 +14,7 @@ camera footage and EPIC's videos are). A decoded frame off that grid is an
 error naming the video, never a silently shifted clip.
 """
 from fractions import Fraction
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 

@@ -6,7 +6,7 @@ import os.path as osp
 
 import numpy as np
 
-from epic_mmaction.evaluation import EpicResults, save_results
+from epic_mmaction.results import EpicResults, save_results
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 VERBS = ['take', 'put', 'open', 'close', 'wash', 'cut']

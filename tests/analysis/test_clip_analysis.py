@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from epic_mmaction.analysis import clip_predictions_table
-from epic_mmaction.evaluation import ClipResults, save_clip_results
+from epic_mmaction.results import ClipResults, save_clip_results
 
 from ..conftest import load_tool
 from .helpers import NOUNS, VERBS, assert_png, one_hot_results, save, write_classes

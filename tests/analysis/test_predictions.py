@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from epic_mmaction.analysis import (predictions_table, resolve_labels, top_actions, top_k,
-                                    write_predictions_csv)
+from epic_mmaction.analysis import predictions_table, resolve_labels, write_predictions_csv
 from epic_mmaction.annotations.records import read_classes
-from epic_mmaction.evaluation import EpicResults
+from epic_mmaction.evaluation import top_actions, top_k
+from epic_mmaction.results import EpicResults
 
 from .helpers import NOUNS, VERBS, one_hot_results, write_gt
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from epic_mmaction.annotations.builder import BuildOptions, build_annotations
-from epic_mmaction.annotations.frames import parse_timestamp
+from epic_mmaction.annotations.timestamps import parse_timestamp
 from epic_mmaction.annotations.listfile import read_list
 from epic_mmaction.annotations.pairs import PairVocabulary
 from epic_mmaction.annotations.records import read_classes

@@ -8,11 +8,11 @@ import av
 import numpy as np
 import pytest
 
-from epic_mmaction.benchmark.loaders import LOADERS, build_loader
-from epic_mmaction.benchmark.loading import check_clip, video_info
-from epic_mmaction.benchmark.schemes import (SCHEMES, Clip, draw_clips, draw_segments,
+from benchmark.loaders import LOADERS, build_loader
+from benchmark.loading import check_clip, video_info
+from benchmark.schemes import (SCHEMES, Clip, draw_clips, draw_segments,
                                              parse_schemes)
-from epic_mmaction.benchmark.videos import VideoSpec, write_benchmark_video
+from benchmark.videos import VideoSpec, write_benchmark_video
 from epic_mmaction.synthetic.framecode import read_frame_codes
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -21,9 +21,9 @@ from mmengine.registry import init_default_scope
 
 from epic_mmaction.annotations.builder import BuildOptions, build_annotations
 from epic_mmaction.annotations.listfile import read_list, write_list
-from epic_mmaction.benchmark.levers import (LeverError, Levers, apply_levers,
+from benchmark.levers import (LeverError, Levers, apply_levers,
                                             effective_levers, parse_spec)
-from epic_mmaction.benchmark.training import LoaderBatches, time_training
+from benchmark.training import LoaderBatches, time_training
 from epic_mmaction.engine.hooks.channels_last import (ChannelsLastHook, conv_layers,
                                                       layout_name, memory_format_of)
 

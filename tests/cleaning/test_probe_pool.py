@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from epic_mmaction.cleaning.pool import describe_exit, run_isolated
+from epic_mmaction.utils.pool import describe_exit, run_isolated
 from epic_mmaction.cleaning.probe import (ProbeTask, clean_message, file_problem,
                                           frames_to_ranges, merge_ranges,
                                           probe_video)

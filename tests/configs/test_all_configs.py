@@ -15,7 +15,7 @@ from mmengine.config import Config
 
 from epic_mmaction.annotations.builder import BuildOptions, build_annotations
 from epic_mmaction.annotations.listfile import TO_END, Segment, read_list, write_list
-from epic_mmaction.evaluation import ClipResults, load_any_results, load_results
+from epic_mmaction.results import ClipResults, load_any_results, load_results
 from epic_mmaction.synthetic.clips import class_folder_specs, write_clip_dataset
 
 from ..conftest import REPO

@@ -10,12 +10,11 @@ from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 
 import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
-import epic_mmaction.evaluation  # noqa: F401  (registers the metrics)
-from epic_mmaction.evaluation import (CLIP_RESULTS_VERSION, ClipResults, DumpClipResults,
-                                      EpicResults, ResultsFileError,
-                                      clip_record_from_sample, load_any_results,
-                                      load_clip_results, load_results, save_clip_results,
-                                      save_results)
+from epic_mmaction.results import (CLIP_RESULTS_VERSION, ClipResults, EpicResults,
+                                   ResultsFileError, clip_record_from_sample,
+                                   load_any_results, load_clip_results, load_results,
+                                   save_clip_results, save_results)
+from epic_mmaction.evaluation.metrics import DumpClipResults
 from mmaction.structures import ActionDataSample
 
 from ..conftest import load_tool

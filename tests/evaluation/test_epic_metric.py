@@ -10,9 +10,9 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
-import epic_mmaction.evaluation  # noqa: F401  (registers the metrics)
-from epic_mmaction.evaluation import (EpicActionMetric, EpicCsvError,
-                                      compute_epic_metrics, summary_table)
+from epic_mmaction.evaluation import summary_table
+from epic_mmaction.evaluation.metrics import EpicActionMetric
+from epic_mmaction.evaluation import EpicCsvError, compute_epic_metrics
 from mmaction.registry import METRICS
 from mmaction.structures import ActionDataSample
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
-import epic_mmaction.evaluation  # noqa: F401
 from epic_mmaction.evaluation import functional as F
 from epic_mmaction.evaluation.functional import (EpicCsvError, action_ids, action_ranks,
                                                  compute_action_scores,

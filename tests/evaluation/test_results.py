@@ -7,11 +7,11 @@ from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 
 import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
-import epic_mmaction.evaluation  # noqa: F401  (registers the metrics)
-from epic_mmaction.evaluation import (RESULTS_VERSION, DumpEpicResults, EpicResults,
-                                      ResultsFileError, compute_epic_metrics,
-                                      load_results, save_results)
-from epic_mmaction.evaluation.results import record_from_sample
+from epic_mmaction.results import (RESULTS_VERSION, EpicResults, ResultsFileError,
+                                   load_results, save_results)
+from epic_mmaction.evaluation.metrics import DumpEpicResults
+from epic_mmaction.evaluation import compute_epic_metrics
+from epic_mmaction.results.epic import record_from_sample
 
 from .test_epic_metric import small_samples, unlabelled_samples
 

@@ -3,7 +3,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from epic_mmaction.evaluation import EpicResults
+from epic_mmaction.results import EpicResults
 
 
 def random_results(ids: Sequence[str], num_verbs: int = 97, num_nouns: int = 300,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from epic_mmaction.evaluation import ResultsFileError, save_results
+from epic_mmaction.results import ResultsFileError, save_results
 from epic_mmaction.export import (LOG_FLOOR, SubmissionError, check_against_split,
                                   export_submission, load_any, load_submission,
                                   log_probabilities, read_split_ids, read_submission,

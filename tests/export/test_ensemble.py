@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from epic_mmaction.evaluation import EpicResults
+from epic_mmaction.results import EpicResults
 from epic_mmaction.export import EnsembleError, ensemble, normalise_weights
 from epic_mmaction.export.scores import LOG_FLOOR, log_probabilities
 

@@ -12,12 +12,13 @@ from mmengine.config import Config
 
 from epic_mmaction.inference import (CheckpointMismatch, InferenceError, WindowPlan,
                                      WindowRecognizer, open_capture, parse_source,
-                                     probe_video, read_capture, recognize_file,
+                                     probe_file, read_capture, recognize_file,
                                      recognize_stream, sliding_windows, split_test_pipeline)
 from epic_mmaction.synthetic.framecode import read_frame_codes
 
 from ..conftest import REPO
-from .helpers import DEMO_CONFIG, NUM_NOUNS, NUM_VERBS, make_videos, save_untrained_checkpoint
+from .helpers import (DEMO_CONFIG, NUM_NOUNS, NUM_VERBS, make_videos,
+                      save_untrained_checkpoint)
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
                  if '_base_' not in p)
@@ -89,7 +90,8 @@ def test_windows_decode_only_their_frames(setup, video, window, stride, num_clip
     recognizer = WindowRecognizer(cfg, ckpt)
     assert (recognizer.num_verbs, recognizer.num_nouns) == (NUM_VERBS, NUM_NOUNS)
     path, num_frames, fps = data['videos'][video]
-    assert probe_video(path) == (num_frames, pytest.approx(fps))
+    assert probe_file(path) == (num_frames, pytest.approx(fps))
+    assert probe_file(path, 'decord') == (num_frames, pytest.approx(fps))
     windows = sliding_windows(num_frames, fps, window, stride)
 
     seen = recorder(recognizer)

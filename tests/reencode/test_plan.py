@@ -5,11 +5,17 @@ import pytest
 
 from epic_mmaction.reencode.plan import (frames_per_chunk, map_segment, output_fps,
                                          output_frame_count, output_size, parse_fps,
-                                         source_frame, source_frames)
+                                         source_frame)
 from epic_mmaction.reencode.settings import EncodeSettings, SettingsError
 
 NTSC60 = Fraction(60000, 1001)
 NTSC30 = Fraction(30000, 1001)
+
+
+def source_frames(num_src, src_fps, dst_fps):
+    """Source frame of every output frame, in output order."""
+    return [source_frame(j, src_fps, dst_fps)
+            for j in range(output_frame_count(num_src, src_fps, dst_fps))]
 
 
 @pytest.mark.parametrize('text,expected', [

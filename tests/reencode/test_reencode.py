@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from epic_mmaction.annotations.listfile import read_list
-from epic_mmaction.reencode import (ChunkedVideoReader, EncodeSettings, load_manifest,
-                                    reencode_videos)
-from epic_mmaction.reencode.manifest import file_crc32, temp_path
+from epic_mmaction.reencode import EncodeSettings, load_manifest, reencode_videos
 from epic_mmaction.video import VideoReadError, open_video_reader
+from epic_mmaction.video.chunks import ChunkedVideoReader
+from epic_mmaction.video.manifest import file_crc32, temp_path
 from mmaction.registry import DATASETS
 
 from .helpers import BACKENDS, codes_of, decode_segment, keyframes, segment_init

@@ -12,7 +12,7 @@ import decord
 import numpy as np
 import pytest
 
-from epic_mmaction.annotations.frames import parse_timestamp
+from epic_mmaction.annotations.timestamps import parse_timestamp
 from epic_mmaction.synthetic.framecode import (FrameCodeError, draw_frame_code,
                                                read_frame_code, read_frame_codes)
 from epic_mmaction.synthetic.generator import (CSV_NAMES, SyntheticConfig,

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from epic_mmaction.annotations.listfile import read_list
-from epic_mmaction.evaluation import load_any_results
+from epic_mmaction.results import load_any_results
 
 from ..conftest import REPO
 

@@ -15,7 +15,9 @@ import sys
 import numpy as np
 import pytest
 
-from epic_mmaction.evaluation import compute_epic_metrics, load_results
+from epic_mmaction.evaluation import compute_epic_metrics
+
+from epic_mmaction.results import load_results
 
 from ..conftest import REPO
 

@@ -17,9 +17,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from epic_mmaction.evaluation import (compute_epic_metrics, load_results, read_tail_nouns,
-                                      read_tail_verbs, read_unseen_participants,
-                                      save_results, summary_table)
+from epic_mmaction.evaluation import (compute_epic_metrics, read_tail_nouns,
+                                      read_tail_verbs, read_unseen_participants)
+
+from epic_mmaction.results import load_results, save_results
+
+from epic_mmaction.evaluation import summary_table
 from epic_mmaction.export import (evaluate_results, load_any, log_probabilities,
                                   read_ground_truth, read_split_ids, read_submission,
                                   results_from_submission)

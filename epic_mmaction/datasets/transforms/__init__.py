@@ -1,5 +1,4 @@
-from .segment_video import (SegmentDecordInit, SegmentVideoInit, SegmentVideoReader,
-                            VideoReadError)
+from .segment_video import SegmentVideoInit, SegmentVideoReader, VideoReadError
 
-__all__ = ['SegmentDecordInit', 'SegmentVideoInit', 'SegmentVideoReader',
+__all__ = ['SegmentVideoInit', 'SegmentVideoReader',
            'VideoReadError']

@@ -28,7 +28,7 @@ from ...annotations.listfile import TO_END
 from ...video import BACKENDS, VideoReadError, open_video_reader
 from ...video.frames import Frames as _Frames
 
-__all__ = ['SegmentDecordInit', 'SegmentVideoInit', 'SegmentVideoReader',
+__all__ = ['SegmentVideoInit', 'SegmentVideoReader',
            'VideoReadError']
 
 
@@ -166,16 +166,3 @@ class SegmentVideoInit(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(backend={self.backend!r}, '
                 f'num_threads={self.num_threads}, cache_size={self.cache_size})')
-
-
-@TRANSFORMS.register_module()
-class SegmentDecordInit(SegmentVideoInit):
-    """:class:`SegmentVideoInit` with the decord backend (earlier configs' name)."""
-
-    def __init__(self, num_threads: int = 1, cache_size: int = 4) -> None:
-        super().__init__(backend='decord', num_threads=num_threads,
-                         cache_size=cache_size)
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(num_threads={self.num_threads}, '
-                f'cache_size={self.cache_size})')

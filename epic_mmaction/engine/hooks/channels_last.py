@@ -24,7 +24,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
+from mmaction.registry import HOOKS
 from torch import nn
 
 #: the spatial dims after the channel dim, per ActionDataPreprocessor format

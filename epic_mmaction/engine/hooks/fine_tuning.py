@@ -25,7 +25,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
+from mmaction.registry import HOOKS
 from torch import nn
 
 

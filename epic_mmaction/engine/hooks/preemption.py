@@ -38,7 +38,7 @@ from typing import Dict, Optional, Sequence, Union
 from mmengine.dist import all_reduce, barrier, get_dist_info, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
-from mmengine.registry import HOOKS
+from mmaction.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop
 
 from ..dist import destroy_distributed

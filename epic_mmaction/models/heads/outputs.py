@@ -11,9 +11,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...annotations.listfile import UNLABELLED
 from ...annotations.pairs import PairVocabulary
-
-IGNORE = -1
 
 
 def sample_labels(data_samples: Sequence, device) -> tuple:
@@ -30,16 +29,16 @@ def sample_labels(data_samples: Sequence, device) -> tuple:
 
 
 def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    keep = labels != IGNORE
+    keep = labels != UNLABELLED
     if not keep.any():
         return logits.new_tensor(0.0)
     return (logits[keep].argmax(-1) == labels[keep]).float().mean().detach()
 
 
 def _ce(logits: torch.Tensor, labels: torch.Tensor, smooth: float) -> torch.Tensor:
-    if not (labels != IGNORE).any():  # keep the graph: zero loss, zero grads
+    if not (labels != UNLABELLED).any():  # keep the graph: zero loss, zero grads
         return logits.sum() * 0.0
-    return F.cross_entropy(logits, labels, ignore_index=IGNORE, label_smoothing=smooth)
+    return F.cross_entropy(logits, labels, ignore_index=UNLABELLED, label_smoothing=smooth)
 
 
 class VerbNounOutput(nn.Module):
@@ -89,7 +88,7 @@ class PairOutput(nn.Module):
         if pairs[:, 0].max() >= num_verbs or pairs[:, 1].max() >= num_nouns:
             raise ValueError(f'{pairs_file} has classes beyond num_verbs={num_verbs} '
                              f'/ num_nouns={num_nouns}')
-        lookup = torch.full((num_verbs, num_nouns), IGNORE, dtype=torch.long)
+        lookup = torch.full((num_verbs, num_nouns), UNLABELLED, dtype=torch.long)
         lookup[pairs[:, 0], pairs[:, 1]] = torch.arange(len(pairs))
         self.register_buffer('pair_index', lookup, persistent=False)
         self.register_buffer('to_verb', F.one_hot(pairs[:, 0], num_verbs).float(),
@@ -102,8 +101,8 @@ class PairOutput(nn.Module):
         return [self.fc_pair(feat)]
 
     def pair_labels(self, verbs: torch.Tensor, nouns: torch.Tensor) -> torch.Tensor:
-        known = (verbs != IGNORE) & (nouns != IGNORE)
-        labels = torch.full_like(verbs, IGNORE)
+        known = (verbs != UNLABELLED) & (nouns != UNLABELLED)
+        labels = torch.full_like(verbs, UNLABELLED)
         labels[known] = self.pair_index[verbs[known], nouns[known]]
         return labels
 

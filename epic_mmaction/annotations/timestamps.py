@@ -11,6 +11,8 @@ import math
 import re
 from typing import Tuple
 
+from .errors import AnnotationError
+
 _TIMESTAMP = re.compile(r'^(\d+):([0-5]?\d):(\d+(?:\.\d*)?)$')
 
 
@@ -18,7 +20,7 @@ def parse_timestamp(text: str) -> float:
     """``'HH:MM:SS.ss'`` -> seconds. Raises ValueError on anything else."""
     match = _TIMESTAMP.match(text.strip()) if isinstance(text, str) else None
     if match is None:
-        raise ValueError(f'not an HH:MM:SS.ss timestamp: {text!r}')
+        raise AnnotationError(f'not an HH:MM:SS.ss timestamp: {text!r}')
     hours, minutes, seconds = match.groups()
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
@@ -37,7 +39,7 @@ def nominal_fps(video_id: str) -> int:
     """The frame rate EPIC's frame columns count in: 50 for PXX_1YY, else 60."""
     match = re.match(r'^P\d+_(\d+)$', video_id)
     if match is None:
-        raise ValueError(f'not an EPIC video id (PXX_YY or PXX_1YY): {video_id!r}')
+        raise AnnotationError(f'not an EPIC video id (PXX_YY or PXX_1YY): {video_id!r}')
     return 50 if len(match.group(1)) == 3 else 60
 
 

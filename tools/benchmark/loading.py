@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..synthetic.framecode import FrameCodeError, read_frame_codes
+from epic_mmaction.synthetic.framecode import FrameCodeError, read_frame_codes
 from .loaders import build_loader
 from .schemes import Clip, Scheme, draw_clips
 

@@ -1,6 +1,6 @@
 import pytest
 
-from epic_mmaction.annotations.frames import (format_timestamp, nominal_fps,
+from epic_mmaction.annotations.timestamps import (format_timestamp, nominal_fps,
                                               nominal_frames_to_times,
                                               parse_timestamp,
                                               time_range_to_frames)

@@ -1,4 +1,4 @@
-"""Per-narration results files: what ``tools/test.py --dump`` writes.
+"""Per-narration results files: what ``tools/test.py --dump`` writes (torch-free).
 
 One ``.npz`` file (loadable with ``np.load(path, allow_pickle=False)``) holds,
 for N segments, V verbs and Nn nouns:
@@ -16,31 +16,27 @@ for N segments, V verbs and Nn nouns:
 
 Export to Codabench, offline evaluation and ensembling read it with
 :func:`load_results`. Single-label runs write per-clip files instead
-(:mod:`.clip_results`); :class:`ResultsSchema` lets both kinds share the
+(:mod:`.clips`); :class:`ResultsSchema` lets both kinds share the
 reading, writing and checks here.
 """
-import os.path as osp
 from dataclasses import dataclass, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
-from mmengine.logging import print_log
 
-from mmaction.registry import METRICS
-
-from ..fileio import atomic_write
+from ..annotations.listfile import UNLABELLED
+from ..utils import EpicError
+from ..utils.fileio import atomic_write
 
 RESULTS_FORMAT = 'epic_mmaction.results'
 RESULTS_VERSION = 1
-UNLABELLED = -1
 ID_FIELDS = ('narration_id', 'participant_id')
 SCORE_FIELDS = ('verb_score', 'noun_score')
 LABEL_FIELDS = ('verb_label', 'noun_label')
 FIELDS = ID_FIELDS + SCORE_FIELDS + LABEL_FIELDS
 
 
-class ResultsFileError(ValueError):
+class ResultsFileError(EpicError, ValueError):
     """A results file (or the records for one) that cannot be used; names it."""
 
 
@@ -71,7 +67,7 @@ EPIC_SCHEMA = ResultsSchema(RESULTS_FORMAT, RESULTS_VERSION, 'narration_id', ID_
 SCHEMAS: Dict[str, ResultsSchema] = {RESULTS_FORMAT: EPIC_SCHEMA}
 
 
-def _to_numpy(value: Any) -> np.ndarray:
+def to_numpy(value: Any) -> np.ndarray:
     if hasattr(value, 'detach'):  # torch.Tensor, possibly on a GPU
         value = value.detach().cpu().numpy()
     return np.asarray(value)
@@ -92,9 +88,9 @@ def record_from_sample(sample: Mapping) -> Dict[str, Any]:
             '\'participant_id\', \'verb_label\', \'noun_label\'))')
     record = {key: str(sample[key]) for key in ID_FIELDS}
     for key in SCORE_FIELDS:
-        record[key] = _to_numpy(sample[key]).astype(np.float32).reshape(-1)
+        record[key] = to_numpy(sample[key]).astype(np.float32).reshape(-1)
     for key in LABEL_FIELDS:
-        record[key] = int(_to_numpy(sample[key]).reshape(()))
+        record[key] = int(to_numpy(sample[key]).reshape(()))
     return record
 
 
@@ -328,65 +324,3 @@ def load_results(path: str) -> EpicResults:
     """Read and validate a results file written by :func:`save_results`."""
     version, arrays = read_npz(EPIC_SCHEMA, path)
     return EpicResults(version=version, **arrays)
-
-
-class DumpResults(BaseMetric):
-    """Base of the metrics that write a results file in ``compute_metrics``.
-
-    Subclasses reduce each sample to a record (:meth:`record`) and write the
-    records (:meth:`save`); BaseMetric gathers them from every rank first.
-
-    Args:
-        out_file (str): The ``.npz`` file to write.
-        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
-        prefix (str, optional): Unused (no metrics). Defaults to None.
-    """
-
-    def __init__(self, out_file: str, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        if not str(out_file).endswith('.npz'):
-            raise ValueError(f'out_file must be a .npz file, got {out_file}')
-        self.out_file = out_file
-
-    def record(self, sample: Mapping) -> Dict[str, Any]:
-        raise NotImplementedError
-
-    def save(self, records: List[dict]) -> str:
-        """Write ``records`` to ``out_file``; return a summary for the log."""
-        raise NotImplementedError
-
-    def process(self, data_batch: Any, data_samples: Sequence[Mapping]) -> None:
-        self.results.extend(self.record(s) for s in data_samples)
-
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        summary = self.save(results)
-        print_log(f'wrote {summary} to {osp.abspath(self.out_file)}', logger='current')
-        return {}
-
-    def __repr__(self) -> str:
-        return (f'{type(self).__name__}(out_file={self.out_file!r}, '
-                f'collect_device={self.collect_device!r})')
-
-
-@METRICS.register_module()
-class DumpEpicResults(DumpResults):
-    """Write the per-narration results file of a test run (no metrics).
-
-    Collects each sample like :class:`EpicActionMetric` (labelled or not) and
-    writes ``out_file`` with :func:`save_results` in ``compute_metrics``, so
-    ``tools/test.py --dump`` appends it to the test evaluator.
-
-    Args:
-        out_file (str): The ``.npz`` file to write.
-        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
-        prefix (str, optional): Unused (no metrics). Defaults to None.
-    """
-
-    def record(self, sample: Mapping) -> Dict[str, Any]:
-        return record_from_sample(sample)
-
-    def save(self, records: List[dict]) -> str:
-        written = save_results(self.out_file, records)
-        return (f'{len(written)} segments ({written.labelled.sum()} labelled, '
-                f'{written.num_verbs} verbs, {written.num_nouns} nouns)')

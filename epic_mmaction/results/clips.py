@@ -3,7 +3,7 @@
 Whole-video datasets (UCF50, HRI30; ``EpicSegmentVideoDataset(
 label_mode='single')``) have one class per clip and MMAction2's standard
 heads, so their results differ from EPIC's verb/noun files
-(:mod:`.results`). One ``.npz`` file (loadable with ``np.load(path,
+(:mod:`.epic`). One ``.npz`` file (loadable with ``np.load(path,
 allow_pickle=False)``) holds, for N clips and C classes:
 
 =================  ==============  ============================================
@@ -18,18 +18,17 @@ allow_pickle=False)``) holds, for N clips and C classes:
 :func:`load_any_results` reads either kind, for tools that take both.
 """
 from dataclasses import dataclass, replace
-from typing import Any, Dict, List, Mapping, Sequence, Union
+from typing import Any, Dict, Mapping, Sequence, Union
 
 import numpy as np
 
-from mmaction.registry import METRICS
-
-from .results import (SCHEMAS, UNLABELLED, DumpResults, EpicResults, ResultsFileError,
-                      ResultsSchema, _to_numpy, load_results, read_format, read_npz,
-                      save_typed, stack_arrays, validate_arrays)
+from ..annotations.listfile import UNLABELLED
+from .epic import (SCHEMAS, EpicResults, ResultsFileError, ResultsSchema, load_results,
+                   read_format, read_npz, save_typed, stack_arrays, to_numpy,
+                   validate_arrays)
 
 __all__ = [
-    'CLIP_RESULTS_FORMAT', 'CLIP_RESULTS_VERSION', 'ClipResults', 'DumpClipResults',
+    'CLIP_RESULTS_FORMAT', 'CLIP_RESULTS_VERSION', 'ClipResults',
     'clip_record_from_sample', 'save_clip_results', 'load_clip_results',
     'load_any_results'
 ]
@@ -61,12 +60,12 @@ def clip_record_from_sample(sample: Mapping) -> Dict[str, Any]:
         sources = sorted({SAMPLE_KEYS[key] for key in missing})
         raise KeyError(f'data sample lacks {missing}: add them with '
                        f'{"; ".join(sources)}')
-    label = _to_numpy(sample['gt_label']).reshape(-1)
+    label = to_numpy(sample['gt_label']).reshape(-1)
     if label.size != 1:
         raise ValueError(f'{sample["narration_id"]}: gt_label must be one class id, got '
                          f'{label.size} values (multi-label results are not supported)')
     return dict(clip_id=str(sample['narration_id']), video=str(sample['video_file']),
-                score=_to_numpy(sample['pred_score']).astype(np.float32).reshape(-1),
+                score=to_numpy(sample['pred_score']).astype(np.float32).reshape(-1),
                 label=int(label[0]))
 
 
@@ -136,29 +135,3 @@ def load_any_results(path: str) -> Union[EpicResults, ClipResults]:
     if read_format(path) == CLIP_RESULTS_FORMAT:
         return load_clip_results(path)
     return load_results(path)
-
-
-@METRICS.register_module()
-class DumpClipResults(DumpResults):
-    """Write the per-clip results file of a single-label test run (no metrics).
-
-    Collects ``pred_score``, ``gt_label`` and the metainfo ``narration_id``/
-    ``video_file`` of every sample (labelled or not) and writes ``out_file``
-    with :func:`save_clip_results` in ``compute_metrics``, so
-    ``tools/test.py --dump`` appends it to the test evaluator of
-    ``label_mode='single'`` datasets.
-
-    Args:
-        out_file (str): The ``.npz`` file to write.
-        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
-        prefix (str, optional): Unused (no metrics). Defaults to None.
-    """
-
-    def record(self, sample: Mapping) -> Dict[str, Any]:
-        return clip_record_from_sample(sample)
-
-    def save(self, records: List[dict]) -> str:
-        written = save_clip_results(self.out_file, records)
-        return (f'{len(written)} clips ({written.labelled.sum()} labelled, '
-                f'{written.num_classes} classes)')
-

@@ -17,9 +17,9 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from ..video.errors import VideoReadError
-from ..video.frames import Frames as _Frames
-from ..video.open import open_video_file as _open_file
+from .errors import VideoReadError
+from .frames import Frames as _Frames
+from .open import open_video_file as _open_file
 from .manifest import CHUNK_MANIFEST, ManifestError, load_manifest
 
 

@@ -27,6 +27,15 @@ _READY = 'ready'
 _LOG_TAIL_LINES = 5
 
 
+
+def default_workers() -> int:
+    """min(8, CPUs this process may use): probing is CPU-bound decoding."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus))
+
 @dataclass
 class TaskResult:
     """What became of one task.

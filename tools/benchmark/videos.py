@@ -16,8 +16,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..synthetic.framecode import draw_frame_code
-from ..synthetic.generator import fps_fraction
+from epic_mmaction.synthetic.framecode import draw_frame_code
+from epic_mmaction.synthetic.generator import fps_fraction
 
 SPEC_RE = re.compile(
     r'^(?P<w>\d+)x(?P<h>\d+)@(?P<fps>[\d.]+):(?P<dur>[\d.]+)(?P<unit>[sm])'

@@ -1,5 +1,4 @@
 """The EPIC-KITCHENS-100 action recognition metric for MMAction2 evaluators."""
-import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from mmengine.evaluator import BaseMetric
@@ -7,9 +6,9 @@ from mmengine.logging import print_log
 
 from mmaction.registry import METRICS
 
-from .functional import (ACTION_TOP_N, TASKS, compute_epic_metrics, epic_subsets,
-                         read_tail_nouns, read_tail_verbs, read_unseen_participants)
-from .results import UNLABELLED, record_from_sample, stack_records
+from ..functional import (ACTION_TOP_N, compute_epic_metrics, epic_subsets, read_tail_nouns,
+                          read_tail_verbs, read_unseen_participants, summary_table)
+from ...results.epic import UNLABELLED, record_from_sample, stack_records
 
 WARNING = 30
 
@@ -110,35 +109,3 @@ class EpicActionMetric(BaseMetric):
                 f'unseen_participants_file={self.unseen_participants_file!r}, '
                 f'topk={self.topk}, collect_device={self.collect_device!r}, '
                 f'prefix={self.prefix!r})')
-
-
-def summary_table(metrics: Mapping[str, float]) -> str:
-    """The leaderboard's layout: rows overall/unseen/tail, top-k columns.
-
-    Accepts the metrics with or without their ``epic/`` prefix; what is
-    missing (e.g. top-5 on subsets, which the leaderboard does not report)
-    shows as ``-``. Mean class accuracies follow on a line of their own.
-    """
-    flat = {key.rsplit('/', 1)[-1]: value for key, value in metrics.items()}
-    ks = {1}
-    for key in flat:
-        match = re.fullmatch(r'(?:verb|noun|action)_top(\d+)', key)
-        if match:
-            ks.add(int(match.group(1)))
-    ks = sorted(ks)
-    width = 3 * 8
-    lines = [' ' * 9 + ''.join(f'| {f"Top-{k} accuracy (%)":<{width - 1}}' for k in ks),
-             ' ' * 9 + ''.join('|' + ''.join(f'{t:>8}' for t in TASKS)[1:] + ' '
-                               for _ in ks)]
-    for row, key_prefix in (('overall', ''), ('unseen', 'unseen_'), ('tail', 'tail_')):
-        cells = []
-        for k in ks:
-            values = [flat.get(f'{key_prefix}{task}_top{k}') for task in TASKS]
-            cells.append('|' + ''.join('       -' if v is None else f'{v:8.2f}'
-                                       for v in values)[1:] + ' ')
-        lines.append(f'{row:<9}' + ''.join(cells))
-    mca = [f'{task} {flat[f"{task}_mean_class_acc"]:.2f}' for task in ('verb', 'noun')
-           if f'{task}_mean_class_acc' in flat]
-    if mca:
-        lines.append(f'mean class accuracy (%): {", ".join(mca)}')
-    return '\n'.join(line.rstrip() for line in lines)

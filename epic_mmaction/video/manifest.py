@@ -20,7 +20,8 @@ import zlib
 from fractions import Fraction
 from typing import List
 
-from ..fileio import atomic_write
+from ..utils.fileio import atomic_write
+from ..utils import EpicError
 
 FORMAT = 'epic_mmaction.reencode'
 VERSION = 1
@@ -29,7 +30,7 @@ CHUNK_MANIFEST = 'chunks.json'
 SIDECAR_SUFFIX = '.reencode.json'
 
 
-class ManifestError(ValueError):
+class ManifestError(EpicError, ValueError):
     """A manifest that is missing, unreadable or inconsistent; names the file."""
 
 

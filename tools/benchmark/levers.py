@@ -19,6 +19,7 @@ A sweep entry ("spec") names levers joined by "+", e.g. ``bf16+cl+compile``.
 """
 from dataclasses import dataclass, fields
 from typing import Any, Dict, Iterable, Optional
+from epic_mmaction.utils import EpicError
 
 AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
 AMP_CHOICES = ('none', 'fp16', 'bf16')
@@ -35,7 +36,7 @@ DEFAULT_SWEEP = {
 }
 
 
-class LeverError(ValueError):
+class LeverError(EpicError, ValueError):
     """A lever that does not exist or does not fit the config."""
 
 

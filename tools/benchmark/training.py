@@ -15,7 +15,7 @@ wrapper, built the way mmengine's ``Runner.train`` builds them:
 ``real clips/s / GPU-only clips/s`` is the share of the model's speed that
 training from videos reaches. The GPU-side levers (AMP dtype, channels-last,
 ``torch.compile``, cuDNN benchmark) are config settings, so a winning one can
-be written into a config; :mod:`epic_mmaction.benchmark.levers` lists the keys.
+be written into a config; :mod:`benchmark.levers` lists the keys.
 
 Each timed iteration ends with a device synchronize, as real training does
 anyway (the optim wrapper logs the gradient norm with ``float()``, mmengine's
@@ -47,17 +47,22 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from ..engine.hooks.channels_last import conv_layers, layout_name, memory_format_of
-from ..fileio import atomic_write
+from epic_mmaction.engine.hooks.channels_last import (conv_layers, layout_name,
+                                                      memory_format_of)
+from epic_mmaction.utils.fileio import atomic_write
 from .levers import (AMP_DTYPES, LeverError, Levers, apply_levers, effective_levers,
                      parse_spec)
+from epic_mmaction.utils import EpicError
 
 
 #: iterations until dynamo stops recompiling mmengine's logging (its limit 8, + 1)
 COMPILE_WARMUP = 9
 
 
-class BenchmarkError(ValueError):
+TOOLS_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+class BenchmarkError(EpicError, ValueError):
     """Bad input; the message says what is wrong and how to fix it."""
 
 
@@ -393,7 +398,7 @@ def run_benchmark(options: BenchmarkOptions) -> Dict[str, Any]:
 
 # --- isolation and sweeps -----------------------------------------------------------
 
-def run_isolated(options: BenchmarkOptions, timeout: Optional[float] = None
+def run_in_subprocess(options: BenchmarkOptions, timeout: Optional[float] = None
                  ) -> Dict[str, Any]:
     """:func:`run_benchmark` in a fresh Python process (its own CUDA state, compile
     caches and loader workers); an error comes back as ``{'error': ...}``."""
@@ -401,9 +406,12 @@ def run_isolated(options: BenchmarkOptions, timeout: Optional[float] = None
         args, out = osp.join(tmp, 'options.pkl'), osp.join(tmp, 'result.json')
         with open(args, 'wb') as f:  # pickle keeps --cfg-options' tuples tuples
             pickle.dump(asdict(options), f)
-        cmd = [sys.executable, '-m', 'epic_mmaction.benchmark.training', args, out]
+        cmd = [sys.executable, '-m', 'benchmark.training', args, out]
+        # the harness is importable from tools/, whatever the working directory
+        path = os.pathsep.join(p for p in (TOOLS_DIR, os.environ.get('PYTHONPATH')) if p)
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  env=dict(os.environ, PYTHONPATH=path))
         except subprocess.TimeoutExpired:
             return dict(error=f'timed out after {timeout} s')
         if osp.isfile(out):
@@ -421,7 +429,7 @@ def run_sweep(options: BenchmarkOptions, specs: List[str],
     rows = []
     for i, levers in enumerate(parsed, 1):
         run = BenchmarkOptions(**dict(vars(options), levers=options.levers.merged(levers)))
-        result = run_isolated(run)
+        result = run_in_subprocess(run)
         result.setdefault('spec', run.levers.spec())
         rows.append(result)
         progress(f'[{i}/{len(parsed)}] {result["spec"]}: ' + (
@@ -432,7 +440,7 @@ def run_sweep(options: BenchmarkOptions, specs: List[str],
 
 
 def _child_main(options_file: str, out: str) -> int:
-    """:func:`run_isolated`'s process: the result, or the error, to ``out``."""
+    """:func:`run_in_subprocess`'s process: the result, or the error, to ``out``."""
     with open(options_file, 'rb') as f:
         options = BenchmarkOptions.from_dict(pickle.load(f))
     try:

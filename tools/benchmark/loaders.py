@@ -14,15 +14,6 @@ import numpy as np
 from .schemes import Clip
 
 LOADERS = ('stock', 'ours', 'ours_decord', 'pyav_naive', 'lower_bound')
-DESCRIPTIONS = {
-    'stock': 'MMAction2 DecordInit + SampleFrames + DecordDecode (segment only)',
-    'ours': 'SegmentVideoInit (PyAV backend) + DecordDecode',
-    'ours_decord': 'SegmentVideoInit (decord backend, cached readers) + DecordDecode',
-    'pyav_naive': 'PyAV: open, seek, decode and convert every frame to the last',
-    'lower_bound': 'decode keyframe..last sampled frame, no colour conversion',
-}
-
-
 class StockLoader:
     """Stock MMAction2: the whole file read into memory per sample."""
 
@@ -45,7 +36,7 @@ class SegmentLoader:
     def __init__(self, backend: str, cache_size: int = 4) -> None:
         from mmaction.datasets.transforms import DecordDecode
 
-        from ..datasets.transforms import SegmentVideoInit
+        from epic_mmaction.datasets.transforms import SegmentVideoInit
         self.init = SegmentVideoInit(backend=backend, num_threads=1,
                                      cache_size=cache_size)
         self.decode = DecordDecode()

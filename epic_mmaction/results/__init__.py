@@ -1,0 +1,19 @@
+"""Results files (``.npz``): the format ``tools/test.py --dump`` writes and
+export, ensembling, evaluation and analysis read. Torch-free.
+
+- :mod:`.epic`: per-narration verb/noun scores (EPIC-KITCHENS-100).
+- :mod:`.clips`: per-clip scores of single-label (whole-video) runs.
+"""
+from ..annotations.listfile import UNLABELLED
+from .clips import (CLIP_RESULTS_FORMAT, CLIP_RESULTS_VERSION, ClipResults,
+                    clip_record_from_sample, load_any_results, load_clip_results,
+                    save_clip_results)
+from .epic import (RESULTS_FORMAT, RESULTS_VERSION, EpicResults, ResultsFileError,
+                   load_results, record_from_sample, save_results, stack_records)
+
+__all__ = [
+    'UNLABELLED', 'RESULTS_FORMAT', 'RESULTS_VERSION', 'EpicResults', 'ResultsFileError',
+    'load_results', 'record_from_sample', 'save_results', 'stack_records',
+    'CLIP_RESULTS_FORMAT', 'CLIP_RESULTS_VERSION', 'ClipResults', 'clip_record_from_sample',
+    'load_any_results', 'load_clip_results', 'save_clip_results'
+]
