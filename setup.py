@@ -67,7 +67,11 @@ setup(
         'setuptools<82',  # mmengine 0.10.7 imports pkg_resources
     ] + mmcv_requirement(),
     extras_require={
-        'tests': ['pytest>=7', 'transformers>=5'],
+        'tests': [
+            'pytest>=7', 'transformers>=5',
+            # the docs site (mkdocs.yml, docs/); tests/test_docs.py builds it --strict
+            'mkdocs>=1.6,<2', 'mkdocs-material>=9.5,<10',
+        ],
     },
     license='Apache-2.0 (code); synthetic data generated here is free of EPIC content',
 )
