@@ -13,8 +13,6 @@ from typing import Optional
 
 import numpy as np
 
-from mmaction.registry import DATASETS
-
 
 def _loading_prefix(pipeline: list) -> list:
     for i, step in enumerate(pipeline):
@@ -54,6 +52,8 @@ def check_clips(dataset_cfg: dict, num: Optional[int] = None,
     ``truth`` (a synthetic ``synthetic_truth.json``) also checks that every
     decoded frame shows the labelled action; it implies ``frame_codes``.
     """
+    from mmaction.registry import DATASETS  # the caller imported epic_mmaction.plugin
+
     from ..synthetic.framecode import FrameCodeError, read_frame_codes
     lookup = _truth_lookup(truth) if truth else None
     frame_codes = frame_codes or lookup is not None

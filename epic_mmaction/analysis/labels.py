@@ -10,7 +10,7 @@ import numpy as np
 
 from ..annotations.records import read_narrations
 from ..utils import UsageError
-from ..results.epic import UNLABELLED, EpicResults
+from ..results.epic_results import UNLABELLED, EpicResults
 
 __all__ = ['ResolvedLabels', 'resolve_labels']
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..evaluation.functional import top_actions, top_k
-from ..results.clips import ClipResults
-from ..results.epic import UNLABELLED, EpicResults
+from ..results.clip_results import ClipResults
+from ..results.epic_results import UNLABELLED, EpicResults
 from ..utils.fileio import atomic_write
 
 __all__ = ['TASKS', 'predictions_table', 'clip_predictions_table',

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..utils.fileio import atomic_write
-from .errors import AnnotationError
+from ..utils.errors import AnnotationError
 
 Pair = Tuple[int, int]
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from .timestamps import parse_timestamp
-from .errors import AnnotationError
+from ..utils.errors import AnnotationError
 
 REQUIRED = ('narration_id', 'participant_id', 'video_id', 'start_timestamp',
             'stop_timestamp', 'start_frame', 'stop_frame')

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Tuple
 
-from .errors import AnnotationError
+from ..utils.errors import AnnotationError
 
 _TIMESTAMP = re.compile(r'^(\d+):([0-5]?\d):(\d+(?:\.\d*)?)$')
 

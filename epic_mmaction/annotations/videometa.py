@@ -6,7 +6,7 @@ probing hundreds of hour-long videos for their fps takes seconds.
 from dataclasses import dataclass
 from typing import Optional
 
-from .errors import AnnotationError
+from ..utils.errors import AnnotationError
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from ..annotations.records import read_narrations
-from ..results.epic import UNLABELLED, EpicResults, ResultsFileError, load_results
+from ..results.epic_results import UNLABELLED, EpicResults, ResultsFileError, load_results
 from ..utils.fileio import atomic_write
 from .scores import log_probabilities, softmax_rows
 from ..utils import EpicError

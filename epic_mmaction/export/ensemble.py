@@ -9,7 +9,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..results.epic import UNLABELLED, EpicResults
+from ..results.epic_results import UNLABELLED, EpicResults
 from .scores import log_probabilities, softmax_rows
 from ..utils import EpicError
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..annotations.records import read_narrations
 from ..evaluation.functional import compute_epic_metrics, epic_subsets
-from ..results.epic import UNLABELLED, EpicResults
+from ..results.epic_results import UNLABELLED, EpicResults
 from ..utils import EpicError
 
 __all__ = ['GroundTruthError', 'GroundTruth', 'Evaluation', 'read_ground_truth',

@@ -6,12 +6,10 @@ files are decoded window by window with ``SegmentVideoInit``, live sources
 are read with OpenCV into a ring buffer. Results go to a CSV of top-5 verbs,
 nouns and actions per window and, optionally, an annotated MP4.
 """
-from .recognizer import (CheckpointMismatch, InferenceError, SplitPipeline,
-                         WindowRecognizer)
+from .recognizer import (CheckpointMismatch, InferenceError, SplitPipeline, WindowRecognizer,
                          build_model, load_weights, pipeline_backend, split_test_pipeline)
 from .sliding import WindowPrediction, recognize_file, recognize_stream
-from .sources import (FrameRing, Source, SourceError, capture_fps, open_capture,
-                      parse_source)
+from .sources import (FrameRing, Source, SourceError, capture_fps, open_capture, parse_source,
                       probe_file, read_capture)
 from .topk import ClassNames, load_class_names, topk_columns
 from .windows import StreamWindows, Window, WindowPlan, nearest_window, sliding_windows

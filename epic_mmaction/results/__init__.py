@@ -5,10 +5,10 @@ export, ensembling, evaluation and analysis read. Torch-free.
 - :mod:`.clips`: per-clip scores of single-label (whole-video) runs.
 """
 from ..annotations.listfile import UNLABELLED
-from .clips import (CLIP_RESULTS_FORMAT, CLIP_RESULTS_VERSION, ClipResults,
+from .clip_results import (CLIP_RESULTS_FORMAT, CLIP_RESULTS_VERSION, ClipResults,
                     clip_record_from_sample, load_any_results, load_clip_results,
                     save_clip_results)
-from .epic import (RESULTS_FORMAT, RESULTS_VERSION, EpicResults, ResultsFileError,
+from .epic_results import (RESULTS_FORMAT, RESULTS_VERSION, EpicResults, ResultsFileError,
                    load_results, record_from_sample, save_results, stack_records)
 
 __all__ = [

@@ -1,5 +1,5 @@
-"""Shared by every layer: the error base, atomic writes, the CLI runner and the
+"""Shared by every layer: the error bases, atomic writes, the CLI runner and the
 worker pool. Imports nothing heavier than the standard library."""
-from .errors import EpicError, UsageError
+from ..utils.errors import AnnotationError, EpicError, UsageError, VideoReadError
 
-__all__ = ['EpicError', 'UsageError']
+__all__ = ['EpicError', 'UsageError', 'AnnotationError', 'VideoReadError']

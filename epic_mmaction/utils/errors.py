@@ -12,3 +12,14 @@ class EpicError(Exception):
 
 class UsageError(EpicError, ValueError):
     """Options that do not fit together, or values a tool cannot use."""
+
+
+class AnnotationError(EpicError, ValueError):
+    """An annotation file or option that cannot be used; names the file and row."""
+
+
+class VideoReadError(EpicError, RuntimeError):
+    """A video (or some of its frames) could not be read; names the video.
+
+    The one error every video reader raises, so datasets can catch one type.
+    """

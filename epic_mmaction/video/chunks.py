@@ -17,7 +17,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from .errors import VideoReadError
+from ..utils.errors import VideoReadError
 from .frames import Frames as _Frames
 from .open import open_video_file as _open_file
 from .manifest import CHUNK_MANIFEST, ManifestError, load_manifest

@@ -1,7 +1,7 @@
 """Open a video by path with the chosen backend; errors name the video."""
 import os.path as osp
 
-from .errors import VideoReadError
+from ..utils.errors import VideoReadError
 from .pyav_reader import PyAVVideoReader
 
 BACKENDS = ('pyav', 'decord')

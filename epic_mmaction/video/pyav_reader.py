@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .errors import VideoReadError
+from ..utils.errors import VideoReadError
 from .frames import Frames as _Frames
 
 _MAX_BACKOFF = 6  # seek retries, each twice as far back as the last

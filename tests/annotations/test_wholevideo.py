@@ -266,7 +266,7 @@ def test_extensions_option(tool, ucf, tmp_path):
 def _error(tool, capsys, *args) -> str:
     assert build(tool, *args) == 2
     err = capsys.readouterr().err
-    assert err.startswith('error: ') and 'Traceback' not in err
+    assert err.startswith('build_annotations.py: error: ') and 'Traceback' not in err
     return err
 
 

@@ -8,7 +8,7 @@ from mmaction.registry import METRICS
 
 from ..functional import (ACTION_TOP_N, compute_epic_metrics, epic_subsets, read_tail_nouns,
                           read_tail_verbs, read_unseen_participants, summary_table)
-from ...results.epic import UNLABELLED, record_from_sample, stack_records
+from ...results.epic_results import UNLABELLED, record_from_sample, stack_records
 
 WARNING = 30
 

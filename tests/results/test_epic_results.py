@@ -11,9 +11,9 @@ from epic_mmaction.results import (RESULTS_VERSION, EpicResults, ResultsFileErro
                                    load_results, save_results)
 from epic_mmaction.evaluation.metrics import DumpEpicResults
 from epic_mmaction.evaluation import compute_epic_metrics
-from epic_mmaction.results.epic import record_from_sample
+from epic_mmaction.results.epic_results import record_from_sample
 
-from .test_epic_metric import small_samples, unlabelled_samples
+from ..evaluation.test_epic_metric import small_samples, unlabelled_samples
 
 init_default_scope('mmaction')
 

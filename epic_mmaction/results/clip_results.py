@@ -23,7 +23,7 @@ from typing import Any, Dict, Mapping, Sequence, Union
 import numpy as np
 
 from ..annotations.listfile import UNLABELLED
-from .epic import (SCHEMAS, EpicResults, ResultsFileError, ResultsSchema, load_results,
+from .epic_results import (SCHEMAS, EpicResults, ResultsFileError, ResultsSchema, load_results,
                    read_format, read_npz, save_typed, stack_arrays, to_numpy,
                    validate_arrays)
 
