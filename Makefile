@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 DEMO_DIR ?= data/synthetic_epic
 DEMO_LISTS ?= data_lists/synthetic_epic
 DEMO_WORK ?= work_dirs/demo_x3d_s
-DEMO_CONFIG ?= configs/demo/x3d_s_demo_verbnoun_synthetic.py
+DEMO_CONFIG ?= configs/demo/x3d_s_1xb8-8x6x1-24e_synthetic-epic100-rgb-verbnoun.py
 WORKERS ?= 2
 # CPU threads for the demo's training process: every core. Its WORKERS loader
 # processes mostly wait (96x96 videos decode fast); on 2 cores 2 threads
@@ -25,7 +25,7 @@ DEMO_THREADS ?= $(shell $(PYTHON) -c "import os; print(os.cpu_count() or 1)")
 CLIPS_DIR ?= data/synthetic_ucf/videos
 CLIPS_LISTS ?= data_lists/synthetic_ucf
 CLIPS_WORK ?= work_dirs/demo_r18_lstm_clips
-CLIPS_CONFIG ?= configs/demo/r18_lstm_demo_ucf_synthetic.py
+CLIPS_CONFIG ?= configs/demo/r18_lstm_1xb8-u4-12e_synthetic-ucf50-rgb.py
 PY := $(VENV)/bin/python
 SPLITS := train val test
 

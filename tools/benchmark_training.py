@@ -12,7 +12,7 @@ its own process, and prints one table.
 Examples::
 
     EPIC_VIDEOS=... EPIC_LISTS=... python tools/benchmark_training.py \\
-        configs/x3d/x3d_s_13x6_verbnoun_30e_epic100.py --workers 15 --amp bf16
+        configs/x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py --workers 15 --amp bf16
     python tools/benchmark_training.py CONFIG --workers 15 --sweep
     python tools/benchmark_training.py CONFIG --sweep fp16,bf16+cl,bf16+cl+compile \\
         --out work_dirs/benchmark_training/x3d.json

@@ -10,7 +10,7 @@ too. Stream mode runs until the stream ends, --max-seconds, or Ctrl-C.
 
 Examples::
 
-    python tools/infer_video.py configs/x3d/x3d_s_13x6_verbnoun_30e_epic100.py \\
+    python tools/infer_video.py configs/x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py \\
         work_dirs/x3d_s/best.pth P01_11.MP4 --window 2 --stride 1 \\
         --verb-classes EPIC_100_verb_classes.csv --noun-classes EPIC_100_noun_classes.csv \\
         --out P01_11_windows.csv --out-video P01_11_annotated.mp4 --device cuda:0

@@ -5,8 +5,8 @@ For single-label (whole-video) datasets, --dump writes per-clip results instead
 
 Example::
 
-    python tools/test.py configs/x3d/x3d_s_13x6_verbnoun_30e_epic100.py \\
-        work_dirs/x3d_s_13x6_verbnoun_30e_epic100/best_epic_action_top1_epoch_12.pth \\
+    python tools/test.py configs/x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py \\
+        work_dirs/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun/best_epic_action_top1_epoch_12.pth \\
         --dump work_dirs/x3d_s/val_results.npz [--tta]
 """
 import argparse

@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/train.py configs/x3d/x3d_s_13x6_verbnoun_30e_epic100.py --amp
+    python tools/train.py configs/x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py --amp
 """
 import argparse
 import logging

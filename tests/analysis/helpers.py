@@ -13,14 +13,14 @@ VERBS = ['take', 'put', 'open', 'close', 'wash', 'cut']
 NOUNS = ['plate', 'tap', 'cup', 'knife', 'pan', 'bowl']
 
 # A real run's vis_data/scalars.json, verbatim: tools/train.py with
-# configs/demo/x3d_s_demo_verbnoun_synthetic.py, 2 epochs of 5 iterations,
+# configs/demo/x3d_s_1xb8-8x6x1-24e_synthetic-epic100-rgb-verbnoun.py, 2 epochs of 5 iterations,
 # logger interval 1, validation after every epoch.
 REAL_SCALARS_FILE = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'real_scalars.json')
 with open(REAL_SCALARS_FILE) as _f:
     REAL_LINES = _f.readlines()
 
 # A real single-label run's vis_data/scalars.json, verbatim: tools/train.py with
-# configs/x3d/x3d_s_13x6_headonly_30e_ucf50.py (no checkpoint, 8 frames at 32 px)
+# configs/x3d/x3d_s_kinetics400-pretrained_4xb16-13x6x1-30e_ucf50-rgb-headonly.py (no checkpoint, 8 frames at 32 px)
 # on tools/make_synthetic_clips.py --classes 5 --groups 6 --clips 2, 2 epochs of
 # 5 iterations, logger interval 1: X3DHead's loss_cls/top1_acc/top5_acc,
 # AccMetric's acc/* (fractions) and ClassificationLossMetric's val/loss.

@@ -31,9 +31,9 @@ from .. import conftest
 from ..conftest import REPO
 
 TOOL = osp.join(REPO, 'tools', 'benchmark_training.py')
-DEMO = osp.join(REPO, 'configs', 'demo', 'x3d_s_demo_verbnoun_synthetic.py')
-TSM = osp.join(REPO, 'configs', 'tsm', 'tsm_r50_lstm_8x1_verbnoun_30e_epic100.py')
-SLOWFAST = osp.join(REPO, 'configs', 'slowfast', 'slowfast_r50_32x2_verbnoun_30e_epic100.py')
+DEMO = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb8-8x6x1-24e_synthetic-epic100-rgb-verbnoun.py')
+TSM = osp.join(REPO, 'configs', 'tsm', 'tsm_r50_lstm_8xb8-u8-30e_epic100-rgb-verbnoun.py')
+SLOWFAST = osp.join(REPO, 'configs', 'slowfast', 'slowfast_r50_8xb8-4x16x1-30e_epic100-rgb-verbnoun.py')
 BATCH, ITERS, WARMUP = 2, 3, 1
 
 
@@ -192,7 +192,7 @@ def test_levers_set_the_config_keys():
     assert cfg.compile is True
     # the shipped X3D config's AmpOptimWrapper without dtype is fp16
     assert effective_levers(Config.fromfile(osp.join(
-        REPO, 'configs', 'x3d', 'x3d_s_13x6_verbnoun_30e_epic100.py')))['amp'] == 'fp16'
+        REPO, 'configs', 'x3d', 'x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py')))['amp'] == 'fp16'
     cfg.optim_wrapper.type = 'MyWrapper'
     with pytest.raises(LeverError, match='neither OptimWrapper nor AmpOptimWrapper'):
         apply_levers(cfg, Levers(amp='fp16'))

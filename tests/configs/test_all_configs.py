@@ -3,6 +3,7 @@
 Runs the real tools/train.py and tools/test.py as subprocesses on a tiny list
 of synthetic segments (shrunk through --cfg-options, as a user would).
 """
+import ast
 import glob
 import os
 import os.path as osp
@@ -34,8 +35,8 @@ CLIP_CONFIGS = [p for p in CONFIGS if is_single_label(p) and '/demo/' not in p]
 # the SlowOnly difflr/progressive recipes share the head-only one's model and
 # pipelines; tests/engine trains all three (progressive through dist_train.sh)
 TOOL_CLIP_CONFIGS = [p for p in CLIP_CONFIGS
-                     if 'slowonly_r50_8x8_difflr' not in p
-                     and 'slowonly_r50_8x8_progressive' not in p]
+                     if not p.endswith(('hri30-rgb-difflr.py',
+                                        'hri30-rgb-progressive.py'))]
 EPIC_CONFIGS = [p for p in CONFIGS if not is_single_label(p)]
 
 
@@ -74,15 +75,49 @@ def test_every_config_is_covered():
     for family in ('x3d_s', 'slowfast_r50', 'tsm_r50_lstm'):
         for output in ('verbnoun', 'pair'):
             assert any(family in n and output in n for n in names), (family, output)
-    assert any(n.startswith('tsm/r50_lstm') for n in names)
+    assert any(n.startswith('r50_lstm/') for n in names)
     assert any(n.startswith('demo/') for n in names)
     clips = {osp.relpath(p, osp.join(REPO, 'configs')) for p in CLIP_CONFIGS}
-    for recipe in ('x3d/x3d_s_13x6_headonly', 'slowonly/slowonly_r50_8x8_headonly',
-                   'slowonly/slowonly_r50_8x8_difflr', 'slowonly/slowonly_r50_8x8_progressive',
-                   'tsm/r50_lstm_8x1_30e_ucf50'):
+    for recipe in ('x3d/x3d_s_kinetics400-pretrained_', 'r50_lstm/r50_lstm_imagenet-pretrained_'):
         assert any(n.startswith(recipe) for n in clips), recipe
+    for strategy in ('headonly', 'difflr', 'progressive'):
+        assert any(n.startswith('slowonly/') and n.endswith(f'_hri30-rgb-{strategy}.py')
+                   for n in clips), strategy
     assert set(CONFIGS) == set(EPIC_CONFIGS) | set(CLIP_CONFIGS) | {
         p for p in CONFIGS if '/demo/' in p}
+
+
+MODEL_BASES = sorted(glob.glob(osp.join(REPO, 'configs', '_base_', 'models', '*.py')))
+
+
+def declared_bases(path):
+    """The ``_base_`` list a config file assigns, as written."""
+    for node in ast.parse(open(path).read()).body:
+        if isinstance(node, ast.Assign) and any(
+                getattr(t, 'id', None) == '_base_' for t in node.targets):
+            bases = ast.literal_eval(node.value)
+            return [bases] if isinstance(bases, str) else list(bases)
+    return []
+
+
+@pytest.mark.parametrize('base', MODEL_BASES, ids=osp.basename)
+def test_model_bases_inherit_mmaction(base):
+    """Each model base extends one of MMAction2's own (mmaction::_base_/models/...)
+    and overrides only what differs, rather than copying it."""
+    bases = declared_bases(base)
+    assert any(b.startswith('mmaction::_base_/models/') for b in bases), (base, bases)
+
+
+def test_model_bases_resolve_without_the_plugin():
+    """mmengine finds mmaction:: bases in the installed package, before (and
+    without) anything of this project being imported."""
+    script = ('import sys; from mmengine.config import Config\n'
+              'for path in sys.argv[1:]:\n'
+              '    assert Config.fromfile(path).model.type.startswith("Recognizer"), path\n'
+              'assert not [m for m in sys.modules if m.startswith("epic_mmaction")]\n')
+    out = subprocess.run([sys.executable, '-c', script, *MODEL_BASES], capture_output=True,
+                         text=True, cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
 
 
 @pytest.mark.slow

@@ -22,10 +22,10 @@ from ..conftest import REPO
 from .conftest import NUM_CLASSES
 
 SLOWONLY = osp.join(REPO, 'configs', 'slowonly')
-HEADONLY = osp.join(SLOWONLY, 'slowonly_r50_8x8_headonly_30e_hri30.py')
-DIFFLR = osp.join(SLOWONLY, 'slowonly_r50_8x8_difflr_30e_hri30.py')
-PROGRESSIVE = osp.join(SLOWONLY, 'slowonly_r50_8x8_progressive_30e_hri30.py')
-X3D_HEADONLY = osp.join(REPO, 'configs', 'x3d', 'x3d_s_13x6_headonly_30e_ucf50.py')
+HEADONLY = osp.join(SLOWONLY, 'slowonly_r50_kinetics400-pretrained_8xb8-8x8x1-30e_hri30-rgb-headonly.py')
+DIFFLR = osp.join(SLOWONLY, 'slowonly_r50_kinetics400-pretrained_8xb8-8x8x1-30e_hri30-rgb-difflr.py')
+PROGRESSIVE = osp.join(SLOWONLY, 'slowonly_r50_kinetics400-pretrained_8xb8-8x8x1-30e_hri30-rgb-progressive.py')
+X3D_HEADONLY = osp.join(REPO, 'configs', 'x3d', 'x3d_s_kinetics400-pretrained_4xb16-13x6x1-30e_ucf50-rgb-headonly.py')
 
 # 4 frames at 32 px: the recipes' models, cheap enough for a CPU
 TINY_PIPELINE = [

@@ -18,14 +18,14 @@ init_default_scope('mmaction')
 
 # config -> (clips, crops, frames per clip) of its tta_pipeline
 VIEWS = {
-    'x3d/x3d_s_13x6_verbnoun_30e_epic100.py': (10, 3, 13),
-    'x3d/x3d_s_13x6_pair_30e_epic100.py': (10, 3, 13),
-    'slowfast/slowfast_r50_32x2_verbnoun_30e_epic100.py': (10, 3, 32),
-    'slowfast/slowfast_r50_32x2_pair_30e_epic100.py': (10, 3, 32),
-    'tsm/tsm_r50_lstm_8x1_verbnoun_30e_epic100.py': (2, 3, 8),
-    'tsm/tsm_r50_lstm_8x1_pair_30e_epic100.py': (2, 3, 8),
-    'tsm/r50_lstm_8x1_verbnoun_30e_epic100.py': (2, 3, 8),
-    'demo/x3d_s_demo_verbnoun_synthetic.py': (5, 1, 8),
+    'x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py': (10, 3, 13),
+    'x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-pair.py': (10, 3, 13),
+    'slowfast/slowfast_r50_8xb8-4x16x1-30e_epic100-rgb-verbnoun.py': (10, 3, 32),
+    'slowfast/slowfast_r50_8xb8-4x16x1-30e_epic100-rgb-pair.py': (10, 3, 32),
+    'tsm/tsm_r50_lstm_8xb8-u8-30e_epic100-rgb-verbnoun.py': (2, 3, 8),
+    'tsm/tsm_r50_lstm_8xb8-u8-30e_epic100-rgb-pair.py': (2, 3, 8),
+    'r50_lstm/r50_lstm_8xb8-u8-30e_epic100-rgb-verbnoun.py': (2, 3, 8),
+    'demo/x3d_s_1xb8-8x6x1-24e_synthetic-epic100-rgb-verbnoun.py': (5, 1, 8),
 }
 
 

@@ -5,7 +5,7 @@
 # verbs, pure motion learned from scratch, need them).
 # No flips: they would swap move-left/right and the rotation directions.
 # Paths as `make demo` writes them.
-_base_ = ['../x3d/x3d_s_13x6_verbnoun_30e_epic100.py']
+_base_ = ['../x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py']
 
 data_root = '{{$EPIC_VIDEOS:data/synthetic_epic/videos}}'
 lists_root = '{{$EPIC_LISTS:data_lists/synthetic_epic}}'

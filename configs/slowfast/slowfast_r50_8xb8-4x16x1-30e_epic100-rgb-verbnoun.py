@@ -1,4 +1,5 @@
-# SlowFast R50, 32 frames every 2nd (slow: 4) at 224 px, verb and noun classifiers.
+# SlowFast R50, 32 frames every 2nd at 224 px (the slow pathway: 4 every 16th, the
+# 4x16x1 of the name, as MMAction2 names it), verb and noun classifiers.
 _base_ = ['../_base_/models/slowfast_r50.py', '../_base_/datasets/epic100_segments.py',
           '../_base_/schedules/sgd_cosine_30e.py', '../_base_/default_runtime.py']
 

@@ -8,7 +8,7 @@
 # motions). make demo-clips splits by clip, not by group (each group has its
 # own background): telling classes apart in unseen scenes needs more data and
 # training than a CPU demo has. tools/test.py scores the validation list.
-_base_ = ['../tsm/r50_lstm_8x1_30e_ucf50.py']
+_base_ = ['../r50_lstm/r50_lstm_imagenet-pretrained_4xb16-u8-30e_ucf50-rgb-difflr.py']
 
 data_root = '{{$UCF50_VIDEOS:data/synthetic_ucf/videos}}'
 lists_root = '{{$UCF50_LISTS:data_lists/synthetic_ucf}}'

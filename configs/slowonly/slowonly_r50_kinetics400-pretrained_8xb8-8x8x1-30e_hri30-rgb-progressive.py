@@ -1,7 +1,7 @@
 # SlowOnly R50 8x8 on HRI30, strategy 3 of 3: progressive unfreezing. The head
 # trains alone for 2 epochs, then the backbone's stages join deepest first,
 # every 2 epochs, at a tenth of the head's rate (FineTuningHook logs each step).
-_base_ = ['./slowonly_r50_8x8_headonly_30e_hri30.py']
+_base_ = ['./slowonly_r50_kinetics400-pretrained_8xb8-8x8x1-30e_hri30-rgb-headonly.py']
 
 optim_wrapper = dict(optimizer=dict(lr=0.01),
                      paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))

@@ -1,9 +1,9 @@
-# ResNet50 per-frame features -> bidirectional LSTM -> one classifier on UCF50,
-# the seed projects' CNN+LSTM: 8 frames spread uniformly over the video,
-# ImageNet ResNet50 weights, the whole network trained with the backbone at a
-# tenth of the head's rate. TemporalClsHead is MMAction2's BaseHead with the
-# EPIC head's LSTM, so AccMetric reads its pred_score.
-_base_ = ['../_base_/datasets/ucf50_videos.py',
+# ResNet50 per-frame features (MMAction2's 2D-recognizer base) -> bidirectional
+# LSTM -> one classifier on UCF50, a CNN+LSTM: 8 frames spread uniformly over
+# the video, ImageNet ResNet50 weights, the whole network trained with the
+# backbone at a tenth of the head's rate. TemporalClsHead is MMAction2's
+# BaseHead with the EPIC head's LSTM, so AccMetric reads its pred_score.
+_base_ = ['mmaction::_base_/models/tsn_r50.py', '../_base_/datasets/ucf50_videos.py',
           '../_base_/schedules/sgd_cosine_finetune_30e.py', '../_base_/clip_runtime.py']
 
 num_segments = 8
@@ -11,17 +11,13 @@ crop_size, short_side = 224, 256
 meta_keys = {{_base_.meta_keys}}
 
 model = dict(
-    type='Recognizer2D',
-    backbone=dict(type='ResNet', depth=50, pretrained='torchvision://resnet50',
-                  norm_eval=False),
-    cls_head=dict(type='TemporalClsHead', num_classes={{_base_.num_classes}},
-                  in_channels=2048,
+    backbone=dict(pretrained='torchvision://resnet50'),
+    cls_head=dict(_delete_=True, type='TemporalClsHead',
+                  num_classes={{_base_.num_classes}}, in_channels=2048,
                   temporal=dict(type='lstm', num_segments=num_segments, hidden_size=512,
                                 num_layers=2, bidirectional=True, dropout=0.2,
                                 pooling='mean'),
-                  dropout_ratio=0.5, average_clips='prob'),
-    data_preprocessor=dict(type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], format_shape='NCHW'))
+                  dropout_ratio=0.5, average_clips='prob'))
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 
 train_pipeline = [

@@ -1,17 +1,10 @@
 # X3D-S fine-tuned on UCF50 from Kinetics-400 with a frozen backbone: only
 # MMAction2's X3DHead (432 -> 2048 -> 50) trains; BatchNorm statistics stay
 # Kinetics'. 13 frames every 6th at 160 px, 70/15/15 split by group.
-_base_ = ['../_base_/datasets/ucf50_videos.py',
+_base_ = ['mmaction::_base_/models/x3d.py', '../_base_/datasets/ucf50_videos.py',
           '../_base_/schedules/sgd_cosine_finetune_30e.py', '../_base_/clip_runtime.py']
 
-model = dict(
-    type='Recognizer3D',
-    backbone=dict(type='X3D', gamma_w=1, gamma_b=2.25, gamma_d=2.2),
-    cls_head=dict(type='X3DHead', in_channels=432, num_classes={{_base_.num_classes}},
-                  spatial_type='avg', dropout_ratio=0.5, fc1_bias=False,
-                  average_clips='prob'),
-    data_preprocessor=dict(type='ActionDataPreprocessor', mean=[114.75] * 3,
-                           std=[57.38] * 3, format_shape='NCTHW'))
+model = dict(cls_head=dict(num_classes={{_base_.num_classes}}))
 # MMAction2's Kinetics-400 X3D-S (converted from PySlowFast); its 400-way
 # classifier is skipped (shape mismatch) and the new one trains from scratch
 load_from = ('https://download.openmmlab.com/mmaction/v1.0/recognition/x3d/facebook/'
