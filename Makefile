@@ -25,7 +25,7 @@ DEMO_THREADS ?= $(shell $(PYTHON) -c "import os; print(os.cpu_count() or 1)")
 CLIPS_DIR ?= data/synthetic_ucf/videos
 CLIPS_LISTS ?= data_lists/synthetic_ucf
 CLIPS_WORK ?= work_dirs/demo_r18_lstm_clips
-CLIPS_CONFIG ?= configs/demo/r18_lstm_1xb8-u4-12e_synthetic-ucf50-rgb.py
+CLIPS_CONFIG ?= configs/demo/r18_lstm_1xb8-u4-16e_synthetic-ucf50-rgb.py
 PY := $(VENV)/bin/python
 SPLITS := train val test
 

@@ -20,6 +20,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--repeats', type=positive_int, default=5,
                    help='runs per command; the median is reported')
+    p.add_argument('--repo', default=REPO, help='checkout whose tools/ are timed (e.g. '
+                   'an older commit, with PYTHONPATH set to it); default: this one')
     return p.parse_args(argv)
 
 
@@ -27,7 +29,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     from benchmark.startup import TARGET_RATIO, format_table, measure_startup
-    rows = measure_startup(REPO, repeats=args.repeats)
+    rows = measure_startup(args.repo, repeats=args.repeats)
     print(format_table(rows))
     slow = [r.name for r in rows[1:] if r.ratio > TARGET_RATIO]
     print(f'\ntarget: each tool <= {TARGET_RATIO:g}x the baseline; '

@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 from ..conftest import REPO
 from .conftest import NUM_CLASSES
 
-DEMO = osp.join(REPO, 'configs', 'demo', 'r18_lstm_1xb8-u4-12e_synthetic-ucf50-rgb.py')
+DEMO = osp.join(REPO, 'configs', 'demo', 'r18_lstm_1xb8-u4-16e_synthetic-ucf50-rgb.py')
 
 
 def run_demo(clips, tmp_path, monitor: str):

@@ -144,7 +144,7 @@ def test_errors_are_one_line(setup, capsys, tmp_path):
     expect_error(capsys, [DEMO_CONFIG, ckpt, missing], f'video not found: {missing}')
     broken = tmp_path / 'broken.MP4'
     broken.write_bytes(b'not a video at all' * 100)
-    expect_error(capsys, [DEMO_CONFIG, ckpt, broken], f'decord cannot open video {broken}')
+    expect_error(capsys, [DEMO_CONFIG, ckpt, broken], f'cannot open video {broken}')
     expect_error(capsys, [DEMO_CONFIG, tmp_path / 'none.pth', video],
                  f'checkpoint not found: {tmp_path}/none.pth')
     other = save_untrained_checkpoint(str(tmp_path / 'five_nouns.pth'), num_nouns=5)

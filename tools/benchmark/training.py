@@ -118,7 +118,7 @@ def load_config(path: str):
     """The config at ``path``, with a clear error for a wrong path or file."""
     if not osp.isfile(path):
         raise BenchmarkError(f'config {path} does not exist: pass a training config, e.g. '
-                             'configs/x3d/x3d_s_13x6_verbnoun_30e_epic100.py')
+                             'configs/x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py')
     try:
         cfg = Config.fromfile(path)
     except Exception as e:  # mmengine raises anything from a config's own code

@@ -67,7 +67,13 @@ test_dataloader = dict(
     dataset=dict(ann_file=f'{lists_root}/ucf50_val_clean.txt',
                  pipeline=test_pipeline, **dataset))
 
-max_epochs = 12
+max_epochs = 16
+# validation loss rises for the first epochs while the from-scratch model still
+# guesses (18 clips): early stopping stays configured but is not allowed to end
+# this short run (tests/engine/test_early_stopping.py tests the stopping itself)
+early_stopping = dict(type='EarlyStoppingHook', monitor='val/loss', patience=max_epochs,
+                      min_delta=0.001)
+custom_hooks = [early_stopping, {{_base_.preemption}}]
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=5e-3, weight_decay=1e-4,
