@@ -1,9 +1,11 @@
-"""Fixes for the published OpenMMLab stack, applied once on ``import epic_mmaction``.
+"""Fixes for the published OpenMMLab stack, applied once before MMAction2 is used.
 
 Each fix names the upstream problem it works around and is a no-op where the
 installed packages do not have it. Every fix must run before ``mmaction.models``
-is imported for the first time, which is why :mod:`epic_mmaction` imports this
-module before anything else.
+is imported for the first time, which is why :mod:`epic_mmaction.plugin` and
+every package that imports MMAction2 (datasets, models, engine,
+evaluation.metrics) call :func:`apply_all` before anything else. Importing
+this module itself is cheap (torch and mmengine are imported inside the fixes).
 
 (a) ``mmaction2==1.2.0`` on PyPI ships without ``mmaction/models/localizers/drn``
     (open-mmlab/mmaction2#2714), so ``import mmaction.models`` raises

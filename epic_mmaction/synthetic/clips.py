@@ -1,7 +1,7 @@
 """Synthetic whole-video datasets: one clip per file, one class per clip.
 
 Tests and demos of the whole-video list builders need the two layouts the
-seed projects use, with content a model can learn from:
+public datasets use, with content a model can learn from:
 
 * class folders (UCF50/UCF101): ``ROOT/<Class>/v_<Class>_gGG_cCC.avi``, where
   ``gGG`` is the group (same actors and scene within a group);

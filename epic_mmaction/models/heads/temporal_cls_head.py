@@ -1,6 +1,6 @@
 """A standard single-label classification head over per-frame features + LSTM.
 
-The ResNet50+LSTM recipe of the seed projects trains whole-video datasets
+The ResNet50+LSTM recipe trains whole-video datasets
 (UCF50, HRI30) with one label per clip; MMAction2 has no LSTM head, and the
 EPIC head predicts verbs and nouns. This head reuses the EPIC head's temporal
 modules (:mod:`.temporal`) but is otherwise MMAction2's ``BaseHead``: its
