@@ -71,6 +71,8 @@ setup(
             'pytest>=7', 'transformers>=5',
             # the docs site (mkdocs.yml, docs/); tests/test_docs.py builds it --strict
             'mkdocs>=1.6,<2', 'mkdocs-material>=9.5,<10',
+            # lint-imports: the layer contracts in .importlinter (tests/test_package.py)
+            'import-linter>=2.13,<3',
         ],
     },
     license='Apache-2.0 (code); synthetic data generated here is free of EPIC content',
