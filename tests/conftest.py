@@ -2,6 +2,8 @@
 import importlib.util
 import os
 import os.path as osp
+import shutil
+import tempfile
 
 import pytest
 
@@ -21,6 +23,12 @@ def load_tool(name: str):
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: long-running (CI runs them too)')
+    # frame indexes of test videos go to this run's temporary directory, never
+    # the user's ~/.cache; tools run as subprocesses inherit it
+    if not os.environ.get('EPIC_MMACTION_CACHE_DIR'):
+        cache = tempfile.mkdtemp(prefix='epic_mmaction_cache_')
+        os.environ['EPIC_MMACTION_CACHE_DIR'] = cache
+        config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
 @pytest.fixture(scope='session')

@@ -20,9 +20,12 @@ def open_video_reader(path: str, backend: str = 'pyav', num_threads: int = 1):
 
 
 def open_video_file(path: str, backend: str = 'pyav', num_threads: int = 1):
-    """A reader for one file: ``'pyav'`` opens from the container index in
-    milliseconds; ``'decord'`` reads every packet of the file first (slow for
-    long videos, but the reader is then fast while it stays cached)."""
+    """A reader for one file: ``'pyav'`` opens from the container header and
+    the file's cached frame index in milliseconds (the index is built once by
+    demuxing, see :mod:`.frame_index`) and numbers frames as ffmpeg outputs
+    them; ``'decord'`` reads every packet of the file first (slow for long
+    videos, but the reader is then fast while it stays cached) and numbers
+    some files differently (docs/troubleshooting.md#video-reading)."""
     if backend == 'pyav':
         return PyAVVideoReader(path, num_threads=num_threads)
     if backend != 'decord':

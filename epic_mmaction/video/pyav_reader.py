@@ -1,17 +1,24 @@
-"""Frame-exact random access into long H.264 files with PyAV, at clip cost.
+"""Frame-exact random access into long videos with PyAV, at clip cost.
 
-decord builds its frame index by reading every packet of the file when a
-``VideoReader`` is constructed: ~150 ms for a 5-minute 640x360 video and
-seconds for an hour of 1080p, paid again on every reader-cache miss (with 700
-videos and shuffled segments, nearly every sample). PyAV opens a file from
-its container index alone (a few ms, independent of length), so
-:class:`PyAVVideoReader` seeks to the keyframe before the first wanted frame,
-decodes forward, and converts to RGB only the frames asked for.
+Frame ``i`` is the ``i``-th frame a sequential libav (ffmpeg) decode of the
+file outputs, for constant- and variable-rate files alike: a dropped or
+duplicated camera frame, timestamp jitter, a late first timestamp, open GOPs
+with a B-pyramid or a stream-copied cut behind an MP4 edit list number no
+frame differently from ffmpeg. The reader counts and seeks by the video's
+:class:`~epic_mmaction.video.frame_index.FrameIndex` (the sorted timestamps
+of the frames a decode outputs, read once by demuxing and cached on disk), so
+``len`` is the number of frames ffmpeg outputs, and frame ``i`` is found by
+seeking to the keyframe before its timestamp, decoding forward and matching
+decoded frames to index entries by timestamp. Frames come out as libav
+decodes them: rotation metadata is not applied.
 
-Frame ``i`` is the ``i``-th frame in presentation order, as in decord: its
-presentation timestamp is ``start_time + i / fps`` (constant frame rate, as
-camera footage and EPIC's videos are). A decoded frame off that grid is an
-error naming the video, never a silently shifted clip.
+decord builds its own frame index by reading every packet whenever a
+``VideoReader`` is constructed (seconds for an hour of 1080p, paid again on
+every reader-cache miss) and numbers frames differently from ffmpeg on some
+files (open GOPs with a B-pyramid, edit-listed cuts, rotated files; see
+docs/troubleshooting.md#video-reading). Here an open is the container's
+header plus a cached index (milliseconds, independent of length), and only
+the frames asked for are converted to RGB.
 """
 from fractions import Fraction
 from typing import Optional, Sequence
@@ -19,9 +26,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..utils.errors import VideoReadError
+from .frame_index import FrameIndex, load_frame_index
 from .frames import Frames as _Frames
 
-_MAX_BACKOFF = 6  # seek retries, each twice as far back as the last
+_MAX_BACKOFF = 6  # seek retries, each one keyframe further back
 # frames a seek must save before it beats decoding on (it flushes the decoder)
 _SEEK_MIN_SAVING = 16
 
@@ -32,9 +40,13 @@ class PyAVVideoReader:
     Args:
         path (str): The video file.
         num_threads (int): Decoder threads; 0 lets FFmpeg choose. Defaults to 1.
+        index_cache_dir (str, optional): Where frame indexes are cached; None
+            uses ``$EPIC_MMACTION_CACHE_DIR`` or the per-user cache, ``''``
+            memory only (:func:`~epic_mmaction.video.frame_index.load_frame_index`).
     """
 
-    def __init__(self, path: str, num_threads: int = 1) -> None:
+    def __init__(self, path: str, num_threads: int = 1,
+                 index_cache_dir: Optional[str] = None) -> None:
         import av
         self.path = path
         try:
@@ -44,147 +56,158 @@ class PyAVVideoReader:
             raise VideoReadError(
                 f'cannot open video {path} ({type(e).__name__}: {e}). Run '
                 'tools/clean_segments.py on the list to drop broken videos.') from e
+        self.index: FrameIndex = load_frame_index(path, index_cache_dir)
+        self._pts = self.index.pts
         stream = self._stream
         stream.codec_context.thread_count = num_threads
         stream.codec_context.thread_type = 'AUTO' if num_threads != 1 else 'SLICE'
-        rate = stream.average_rate or stream.guessed_rate
-        if not rate or not stream.time_base:
+        # the stream's average rate (frames / duration); the index's if none
+        rate = stream.average_rate or stream.guessed_rate or self.index.average_fps
+        if not rate:
             raise VideoReadError(f'{path}: the video stream declares no frame rate '
-                                 'or time base; re-encode it (tools/reencode_videos.py)')
-        self._fps = Fraction(rate)
-        self._tb = Fraction(stream.time_base)
-        self._start = stream.start_time or 0
-        # frame index = (pts - start) * tb * fps = (pts - start) * _num / _den
-        step = self._tb * self._fps
-        self._num, self._den = step.numerator, step.denominator
-        self._len = int(stream.frames)
-        if self._len <= 0:  # containers without a frame count (rare for MP4)
-            if not stream.duration:
-                raise VideoReadError(f'{path}: the container gives neither a frame '
-                                     'count nor a duration; re-encode it to MP4')
-            self._len = int(round(stream.duration * self._tb * self._fps))
+                                 'and has one frame; re-encode it (tools/reencode_videos.py)')
+        self._fps = float(Fraction(rate))
         from av.video.reformatter import VideoReformatter
         self._rgb = VideoReformatter()
-        self._gop: Optional[int] = None
-        self._frames = None  # the decode generator since the last seek
-        self._pos: Optional[int] = None  # index of the last frame decoded
+        self._frames = None  # decoded frames since the last seek
+        self._floor: Optional[int] = None  # pts of the keyframe decoding began at
+        self._expect = 0  # index entry the next accepted frame must match
+        self._pos: Optional[int] = None  # index of the last frame matched
         self.seeks = 0  # seeks so far, for tests and benchmarks
         self.decoded = 0  # frames decoded so far (converted or not)
 
-    def _keyframe_interval(self, probe: int = 2000) -> int:
-        """Frames between the first keyframes (from the container index)."""
-        entries = self._stream.index_entries
-        keys = [i for i in range(min(len(entries), probe)) if entries[i].is_keyframe]
-        if len(keys) >= 2:
-            return max(1, keys[1] - keys[0])
-        return max(1, min(len(entries), probe))
-
     def __len__(self) -> int:
-        return self._len
+        return len(self.index)
 
     def get_avg_fps(self) -> float:
-        return float(self._fps)
+        return self._fps
 
     @property
     def keyframe_interval(self) -> int:
-        """Frames between the first two keyframes (read when first needed)."""
-        if self._gop is None:
-            self._gop = self._keyframe_interval()
-        return self._gop
+        """Frames between the first two keyframes (from the index)."""
+        pos = self.index.key_pos
+        if pos.size >= 2:
+            return max(1, int(pos[1] - pos[0]))
+        return max(1, len(self.index))
 
-    def _index(self, pts: Optional[int]) -> int:
-        if pts is None:
-            raise VideoReadError(f'{self.path}: a decoded frame has no timestamp; '
-                                 're-encode the video (tools/reencode_videos.py)')
-        num = (pts - self._start) * self._num  # integers: exact and fast
-        index = (2 * num + self._den) // (2 * self._den)  # round half up
-        if 4 * abs(num - index * self._den) > self._den:
-            raise VideoReadError(
-                f'{self.path}: frame at pts {pts} is off the {float(self._fps):.3f} '
-                'fps grid (variable frame rate?); re-encode the video at a constant '
-                'rate with tools/reencode_videos.py')
-        return index
+    def _decode_from(self, ts: Optional[int]):
+        """Frames decoded after a seek to the keyframe at or before ``ts``
+        (None: the start), with ``_floor`` set from the first keyframe packet."""
+        import av
+        try:
+            if ts is None:
+                self._container.seek(0, backward=True, any_frame=False)
+            else:
+                self._container.seek(ts, stream=self._stream, backward=True,
+                                     any_frame=False)
+        except av.FFmpegError as e:
+            raise VideoReadError(f'{self.path}: cannot seek ({type(e).__name__}: {e}); '
+                                 're-encode the video (tools/reencode_videos.py)') from e
+        codec = self._stream.codec_context
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.FFmpegError:  # truncated file: flush what the decoder holds
+                packet = None
+            if packet is not None and packet.is_corrupt:
+                continue  # cut off by the end of the file: not in the index
+            if packet is not None and self._floor is None and packet.is_keyframe:
+                self._floor = packet.pts  # frames before it may lack references
+            yield from codec.decode(packet)
+            if packet is None:
+                return
 
-    def _seek(self, index: int) -> None:
-        pts = self._start + int((index / self._fps) / self._tb)
-        self._container.seek(max(pts, self._start), stream=self._stream,
-                             backward=True, any_frame=False)
-        self._frames = self._container.decode(self._stream)
+    def _seek(self, index: int, back: int) -> bool:
+        """Decode from ``back`` keyframes before frame ``index``'s; False when
+        that is before the first keyframe (decoding then starts at the start)."""
+        k = self.index.keyframe_before(index) - back
+        ts = int(self.index.key_pts[k]) if k >= 0 else None
+        self._floor = None
+        self._frames = self._decode_from(ts)
+        self._expect = None
         self._pos = None
         self.seeks += 1
+        return k >= 0
 
     def _next(self, target: int):
-        try:
-            frame = next(self._frames)
-        except StopIteration:
-            raise VideoReadError(
-                f'{self.path}: the video ended before frame {target} (last decoded '
-                f'{self._pos}, {self._len} declared). Run tools/clean_segments.py '
-                '--full on the list.') from None
-        except Exception as e:  # av.FFmpegError subclasses from native code
-            raise VideoReadError(
-                f'{self.path}: cannot decode frame {target} ({type(e).__name__}: '
-                f'{str(e).splitlines()[0][:200]}). Run tools/clean_segments.py '
-                '--full on the list.') from e
-        self.decoded += 1
-        return frame
-
-    def _keyframe_before(self, target: int) -> int:
-        """The last keyframe at or before ``target`` (container index order).
-
-        In a closed GOP (x264's default, camera footage) a keyframe's place in
-        decode order is its place in presentation order; if a file breaks
-        this, only the seek decision below gets worse, never the frames.
-        """
-        entries = self._stream.index_entries
-        i = min(target, len(entries) - 1)
-        while i > 0 and not entries[i].is_keyframe:
-            i -= 1
-        return max(i, 0)
+        """The next decoded frame that is in the index, and its frame number."""
+        import av
+        while True:
+            try:
+                frame = next(self._frames)
+            except StopIteration:
+                raise VideoReadError(
+                    f'{self.path}: the video ended before frame {target} (last '
+                    f'decoded {self._pos}, {len(self)} indexed); the file changed '
+                    'or is damaged. Run tools/clean_segments.py --full on the '
+                    'list.') from None
+            except av.FFmpegError as e:  # native decode errors
+                raise VideoReadError(
+                    f'{self.path}: cannot decode frame {target} ({type(e).__name__}: '
+                    f'{str(e).splitlines()[0][:200]}). Run tools/clean_segments.py '
+                    '--full on the list.') from e
+            self.decoded += 1
+            pts = frame.pts
+            if pts is None:
+                raise VideoReadError(f'{self.path}: a decoded frame has no timestamp; '
+                                     're-encode the video (tools/reencode_videos.py)')
+            if self._floor is None or pts < self._floor:
+                continue  # before the keyframe: leading frames of an open GOP
+            if self._expect is None:
+                self._expect = self.index.position(self._floor)
+            p = self._expect
+            if p < len(self) and pts == self._pts[p]:
+                self._expect = self._pos = p
+                self._expect += 1
+                return p, frame
+            if p < len(self) and pts > self._pts[p] or self.index.contains(pts):
+                raise VideoReadError(
+                    f'{self.path}: the decoder output pts {pts} where frame {p} '
+                    f'(pts {self._pts[p] if p < len(self) else None}) was expected; '
+                    'the file does not decode as its packets say (damaged?). '
+                    'Re-encode it (tools/reencode_videos.py) or re-download it.')
+            # else: a frame libav discards in a sequential decode (edit list)
 
     def _needs_seek(self, target: int) -> bool:
         # decode on from the current position unless a keyframe well past it
         # lies before the target (then seeking there decodes fewer frames)
-        return (self._pos is None or target <= self._pos
-                or self._keyframe_before(target) > self._pos + _SEEK_MIN_SAVING)
+        if self._pos is None or target <= self._pos:
+            return True
+        k = self.index.keyframe_before(target)
+        return k >= 0 and self.index.key_pos[k] > self._pos + _SEEK_MIN_SAVING
 
     def _frame_at(self, target: int):
         """Position the decoder on ``target`` and return that frame."""
         if self._needs_seek(target):
-            back = 0
-            for _ in range(_MAX_BACKOFF + 1):
-                self._seek(max(0, target - back))
-                frame = self._next(target)
-                index = self._index(frame.pts)
-                if index <= target or target - back <= 0:
+            for back in range(_MAX_BACKOFF + 1):
+                earlier = self._seek(target, back)
+                index, frame = self._next(target)
+                if index <= target or not earlier:
                     break
-                back = 2 * back if back else self.keyframe_interval  # landed after: go back
+                # landed after the target (the keyframe sits later in decode
+                # order than in time): start one keyframe further back
             if index > target:
                 raise VideoReadError(
                     f'{self.path}: seeking to frame {target} lands on frame '
                     f'{index}; the keyframe index is unusable, re-encode the '
                     'video (tools/reencode_videos.py)')
-            self._pos = index
             if index == target:
                 return frame
         while True:
-            frame = self._next(target)
-            index = self._index(frame.pts)
-            if index > target:
-                raise VideoReadError(
-                    f'{self.path}: frame {target} is missing (decoded {self._pos} '
-                    f'then {index}); run tools/clean_segments.py --full on the list')
-            self._pos = index
+            index, frame = self._next(target)
             if index == target:
                 return frame
 
     def get_batch(self, indices: Sequence[int]) -> _Frames:
         """RGB frames ``indices`` (any order, repeats allowed) as N x H x W x 3."""
         inds = np.asarray(indices, dtype=np.int64).reshape(-1)
-        if inds.size and (inds.min() < 0 or inds.max() >= self._len):
+        if inds.size and (inds.min() < 0 or inds.max() >= len(self)):
             raise VideoReadError(
                 f'{self.path}: frames {inds.min()}..{inds.max()} requested, the '
-                f'video has {self._len}')
+                f'video has {len(self)}')
         out = np.empty((inds.size, self._stream.height, self._stream.width, 3), np.uint8)
         order = np.argsort(inds, kind='stable')  # decode in ascending order
         last = None

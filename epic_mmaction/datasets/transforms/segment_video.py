@@ -9,9 +9,10 @@ frames inside it. The reader it hands to ``DecordDecode`` refuses frames
 outside ``[segment_start, segment_stop]`` and decodes each distinct frame once,
 in ascending order.
 
-The default ``'pyav'`` backend opens a file from its container index in
-milliseconds whatever its length and decodes from the keyframe before the
-first sampled frame; decord reads every packet of the file to build its index
+The default ``'pyav'`` backend opens a file in milliseconds whatever its
+length, from a frame-timestamp index built once per file and cached on disk
+(``video/frame_index.py``), and decodes from the keyframe before the first
+sampled frame; decord reads every packet of the file to build its index
 when a reader is created (seconds for an hour of 1080p), which a reader cache
 cannot hide once hundreds of videos are shuffled. ``docs/benchmarks.md``
 has the numbers.
