@@ -6,12 +6,14 @@ Example (after the synthetic demo's lists are built)::
         --split val --truth data/synthetic_epic/synthetic_truth.json
 """
 import argparse
+import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from epic_mmaction.utils.cli import tool_main
+from epic_mmaction.utils.cli import positive_int, tool_main
+from epic_mmaction.utils.errors import UsageError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -20,7 +22,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 epilog=__doc__.split('\n', 1)[1])
     p.add_argument('config', help='config with {train,val,test}_dataloader')
     p.add_argument('--split', choices=['train', 'val', 'test'], default='val')
-    p.add_argument('--num', type=int, help='samples to check (default: all)')
+    p.add_argument('--num', type=positive_int, help='samples to check (default: all)')
     p.add_argument('--frame-codes', action='store_true',
                    help='synthetic data: read the frame index codes back')
     p.add_argument('--truth', help="synthetic data: the generator's "
@@ -34,6 +36,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 @tool_main
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if not osp.isfile(args.config):
+        raise UsageError(f'config {args.config} does not exist: pass a config file, '
+                         'e.g. configs/_base_/datasets/synthetic_epic_segments.py')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

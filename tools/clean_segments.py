@@ -1,8 +1,11 @@
 """Drop segments whose videos are missing, corrupted or too short for them.
 
-Probes every video of LIST with decord in worker processes (a video that
-hangs or crashes the decoder costs only itself), then writes the segments
-that decode to CLEAN_LIST and what was dropped, and why, to REPORT.json.
+Probes every video of LIST in worker processes with the backend the configs
+read with (PyAV; ``--backend decord`` or ``both`` for users who switch), a
+video that hangs or crashes the decoder costing only itself, then writes the
+segments that decode to CLEAN_LIST and what was dropped, and why, to
+REPORT.json. Stops before probing when the list is empty or most of its
+videos are missing (a wrong --data-root), unless --allow-missing.
 
 Example::
 
@@ -16,8 +19,7 @@ from epic_mmaction.utils.cli import positive_float, positive_int, tool_main
 from epic_mmaction.cleaning.cleaner import (
     DEFAULT_FULL_TIMEOUT, DEFAULT_TIMEOUT, clean_segments, default_cache_path,
     default_workers)
-
-
+from epic_mmaction.cleaning.probe import DEFAULT_BACKEND, PROBE_BACKENDS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,6 +46,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                    'OUT.probe-cache.json')
     p.add_argument('--no-cache', action='store_true',
                    help='probe every video again and write no cache')
+    p.add_argument('--backend', choices=PROBE_BACKENDS, default=DEFAULT_BACKEND,
+                   help='reader that judges the videos: the one your configs use '
+                   "(SegmentVideoInit's backend, default %(default)s); 'both' for "
+                   'users who switch: each must pass, and videos whose frames '
+                   'differ between the two are listed in the report')
+    p.add_argument('--allow-missing', action='store_true',
+                   help='drop the segments of missing videos even when they are '
+                   'most of the list (otherwise an error: a wrong --data-root)')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     return p.parse_args(argv)
 
@@ -56,7 +66,8 @@ def main(argv=None) -> int:
         report = clean_segments(
             args.list, args.data_root, args.out, args.report, workers=args.workers,
             timeout=args.timeout, full=args.full, clamp=args.clamp,
-            cache_path=cache, progress=not args.quiet)
+            cache_path=cache, progress=not args.quiet, backend=args.backend,
+            allow_missing=args.allow_missing)
     except KeyboardInterrupt:
         print('clean_segments.py: interrupted', file=sys.stderr)
         return 130
@@ -67,7 +78,13 @@ def main(argv=None) -> int:
           f'clamped {segs["clamped"]})')
     print(f'videos: {videos["bad"]}/{videos["total"]} bad, '
           f'{videos["with_bad_frames"]} with undecodable frames; probed '
-          f'{videos["probed"]}, {videos["cached"]} from cache -> report {args.report}')
+          f'{videos["probed"]} with {args.backend}, {videos["cached"]} from cache '
+          f'-> report {args.report}')
+    if videos['frame_mismatch']:
+        print(f'{videos["frame_mismatch"]} video(s) where pyav and decord return '
+              'different frames (videos_with_frame_mismatch in the report): read '
+              'them with the pyav backend, or re-encode them '
+              '(tools/reencode_videos.py)')
     return 0
 
 

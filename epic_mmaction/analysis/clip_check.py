@@ -5,28 +5,77 @@ errors, time per clip), and its loading prefix up to ``DecordDecode``, where
 the decoded frames are compared with the sampled ``frame_inds`` and the
 segment; on synthetic data, also with the frame codes burnt into the frames
 and with the generator's ground truth (each frame shows the labelled action).
+The inputs (a non-empty list, every video there, every video in the truth
+file) are checked before the first clip is decoded.
 """
 import copy
 import json
+import os.path as osp
 import time
-from typing import Optional
+from typing import Dict, List, Optional
 
 import numpy as np
+
+from ..utils.errors import EpicError
+
+
+class ClipCheckError(EpicError, ValueError):
+    """Inputs the clip check cannot use; the message names the file and fix."""
 
 
 def _loading_prefix(pipeline: list) -> list:
     for i, step in enumerate(pipeline):
         if step['type'] == 'DecordDecode':
             return pipeline[:i + 1]
-    raise ValueError('the pipeline has no DecordDecode step')
+    raise ClipCheckError('the dataset pipeline has no DecordDecode step: check_clips '
+                         'reads the frames a video pipeline decodes; pass a video '
+                         'config (SegmentVideoInit + DecordDecode)')
 
 
 def _truth_lookup(truth_path: str):
     """video_id -> (event starts, events) from ``synthetic_truth.json``."""
-    with open(truth_path, encoding='utf-8') as f:
-        truth = json.load(f)
-    return {v['video_id']: (np.array([e['start'] for e in v['events']]), v['events'])
-            for v in truth['videos']}
+    fix = ("pass the synthetic_truth.json that tools/make_synthetic_epic.py wrote "
+           'for this dataset')
+    try:
+        with open(truth_path, encoding='utf-8') as f:
+            truth = json.load(f)
+        return {v['video_id']: (np.array([e['start'] for e in v['events']]),
+                                v['events'])
+                for v in truth['videos']}
+    except OSError as e:
+        raise ClipCheckError(f'--truth {truth_path}: cannot read it ({e.strerror}); '
+                             f'{fix}') from None
+    except ValueError as e:
+        raise ClipCheckError(f'--truth {truth_path}: not JSON ({e}); {fix}') from None
+    except (KeyError, TypeError) as e:
+        raise ClipCheckError(f'--truth {truth_path}: not a synthetic truth file '
+                             f'(no {e} in it); {fix}') from None
+
+
+def check_inputs(dataset, samples: List[int], lookup: Optional[dict] = None,
+                 truth: Optional[str] = None) -> None:
+    """Refuse an empty list, a missing video or one the truth does not know,
+    before any clip is decoded (a traceback after minutes otherwise)."""
+    ann_file = getattr(dataset, 'ann_file', '?')
+    if len(dataset) == 0:
+        raise ClipCheckError(f'{ann_file}: the list has no segments: check the '
+                             "config's ann_file, or rebuild the list")
+    seen: Dict[str, str] = {}
+    for idx in samples:
+        info = dataset.get_data_info(idx)
+        path, nid = info['filename'], info['narration_id']
+        if path not in seen:
+            seen[path] = nid
+            if not osp.exists(path):
+                raise ClipCheckError(
+                    f'{path}: video of {nid} ({ann_file}) does not exist: check '
+                    "the config's data_prefix (or $EPIC_VIDEOS), or run "
+                    'tools/clean_segments.py on the list')
+        if lookup is not None and info['video_id'] not in lookup:
+            raise ClipCheckError(
+                f"--truth {truth}: no video {info['video_id']} (of {nid} in "
+                f'{ann_file}): the truth file belongs to another dataset; pass '
+                'the synthetic_truth.json written with these videos')
 
 
 def _label_problem(lookup, results, codes) -> Optional[str]:
@@ -64,6 +113,7 @@ def check_clips(dataset_cfg: dict, num: Optional[int] = None,
     indices = np.arange(len(full))
     if num is not None and num < len(full):
         indices = np.sort(np.random.default_rng(seed).choice(indices, num, replace=False))
+    check_inputs(full, indices.tolist(), lookup, truth)
     problems, shapes, seconds = [], set(), []
     for idx in indices.tolist():
         start = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Find and drop segments whose videos decord cannot read (tools/clean_segments.py)."""
+"""Find and drop segments whose videos the training reader cannot read
+(tools/clean_segments.py)."""
 from .cleaner import CleanerError, clean_segments
 from .probe import ProbeTask, probe_video
 

@@ -1,13 +1,22 @@
 """Drop segments that the training pipeline could not read.
 
-A corrupted or truncated video kills a long training run hours in (decord
-raises, hangs or crashes inside the dataloader). :func:`clean_segments`
+A corrupted or truncated video kills a long training run hours in (the
+reader raises, hangs or crashes inside the dataloader). :func:`clean_segments`
 probes every video of a list once, up front and isolated in worker
-processes, and writes a list of the segments that decode, plus a JSON report
-saying what was dropped and why.
+processes, with the backend the configs read with, and writes a list of the
+segments that decode, plus a JSON report saying what was dropped and why.
 
 Decisions:
 
+* an empty list is an error, and so is a list where most segments name
+  videos that do not exist (a wrong data root): both are checked by stat
+  before any video is probed; ``allow_missing`` drops them anyway.
+* ``backend`` 'pyav' (default, as the configs), 'decord', or 'both' (for
+  users who switch): with 'both' a video must pass with each, and videos on
+  which the backends return different frames (or frame counts) are listed in
+  the report; their segments are kept (which backend is right is known only
+  for the configs' default, PyAV). Each video's record names its backend;
+  the probe cache is keyed on it.
 * a video that cannot be opened, has no video stream, no frames, no usable
   frame rate, fewer frames than its container declares (truncated), or of
   which no checked frame decodes is bad: all its segments
@@ -23,7 +32,7 @@ Decisions:
 * a segment to the end of its video (``stop`` -1, whole-video lists) is
   kept with ``stop`` set to the last frame the probe counted, so the
   cleaned list says how long each video is.
-* probe records are cached by path, size, mtime and the frames checked, so
+* probe records are cached by backend, path, size, mtime and the frames checked, so
   a re-run only probes what changed; timeouts and crashes are not cached,
   they are retried.
 """
@@ -39,17 +48,20 @@ from dataclasses import replace
 from typing import Callable, Dict, List, Optional, TextIO, Tuple
 
 from ..annotations.listfile import Segment, read_list, write_list
-from ..utils.fileio import atomic_write
+from ..utils.fileio import atomic_outputs, atomic_write
 from ..utils.pool import TaskResult, default_workers, imap_isolated
-from .probe import (PROBE_VERSION, ProbeTask, Range, empty_record, file_problem,
-                    merge_ranges, probe_video)
+from .probe import (DEFAULT_BACKEND, PROBE_BACKENDS, PROBE_VERSION, ProbeTask, Range,
+                    empty_record, file_problem, merge_ranges, probe_video)
 from ..utils import EpicError
 
 DROP_REASONS = ('bad_video', 'out_of_range', 'undecodable_frames')
 DEFAULT_TIMEOUT = 120.0
 # --full decodes every frame of every segment: a long 1080p video takes minutes
 DEFAULT_FULL_TIMEOUT = 1800.0
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: records say which backend judged them
+# more than this share of the segments naming missing videos means a wrong
+# --data-root, not a few missing downloads: stop before probing anything
+MISSING_LIMIT = 0.5
 LAST_FRAME = 2 ** 62  # probe range end of a segment to the end (clipped to the video)
 
 
@@ -125,14 +137,20 @@ def _func_name(func: Callable) -> str:
 
 
 def _cache_key(st: os.stat_result, ranges: List[Range], full: bool,
-               probe_fn: Callable) -> dict:
+               probe_fn: Callable, backend: str) -> dict:
     digest = hashlib.sha1(json.dumps(ranges).encode()).hexdigest()
     return dict(size=st.st_size, mtime_ns=st.st_mtime_ns, frames=digest, full=full,
-                probe=f'{_func_name(probe_fn)}/{PROBE_VERSION}')
+                backend=backend, probe=f'{_func_name(probe_fn)}/{PROBE_VERSION}')
+
+
+def _cache_entry(path: str, backend: str) -> str:
+    """One entry per video and backend: switching back and forth reuses both."""
+    return f'{backend}:{path}'
 
 
 def load_cache(path: Optional[str]) -> Dict[str, dict]:
-    """Cache entries by absolute video path; an unusable cache is ignored."""
+    """Cache entries by backend and absolute video path; an unusable cache is
+    ignored."""
     if not path or not osp.exists(path):
         return {}
     try:
@@ -152,8 +170,8 @@ def save_cache(path: str, entries: Dict[str, dict]) -> None:
         json.dump(dict(version=CACHE_VERSION, entries=entries), f)
 
 
-def _failed_record(path: str, result: TaskResult) -> dict:
-    record = empty_record(path)
+def _failed_record(path: str, result: TaskResult, backend: str) -> dict:
+    record = empty_record(path, backend)
     record['log'] = result.log
     if result.status == 'error':
         record['reason'] = f'probe failed: {result.error}'
@@ -172,7 +190,7 @@ def _bad_frames_in(record: dict, start: int, stop: int) -> List[int]:
 
 
 def _check_arguments(list_path: str, data_root: str, workers: int,
-                     timeout: float, probe_fn: Callable) -> None:
+                     timeout: float, probe_fn: Callable, backend: str) -> None:
     if not osp.isdir(data_root):
         raise CleanerError(
             f'data root {data_root} is not a directory: pass the folder that the '
@@ -184,12 +202,58 @@ def _check_arguments(list_path: str, data_root: str, workers: int,
         raise CleanerError(f'--workers must be >= 1, got {workers}')
     if timeout <= 0:
         raise CleanerError(f'--timeout must be > 0 seconds, got {timeout}')
+    if backend not in PROBE_BACKENDS:
+        raise CleanerError(f'--backend must be one of {", ".join(PROBE_BACKENDS)}, '
+                           f'got {backend!r}')
     if probe_fn is probe_video:
-        try:
-            import decord  # noqa: F401
-        except ImportError as e:
-            raise CleanerError(f'cannot import decord ({e}): install it with '
-                               '"pip install decord"') from None
+        modules = {'pyav': ['av'], 'decord': ['decord'], 'both': ['av', 'decord']}
+        for module in modules[backend]:
+            try:
+                __import__(module)
+            except ImportError as e:
+                raise CleanerError(f'cannot import {module} ({e}) for --backend '
+                                   f'{backend}: install it with "pip install '
+                                   f'{module}"') from None
+
+
+def _check_not_empty(list_path: str, segments: List[Segment]) -> None:
+    if not segments:
+        raise CleanerError(
+            f'{list_path}: the list has no segments: pass a list written by '
+            'tools/build_annotations.py (or check that it is the right file)')
+
+
+def _subfolder_with(data_root: str, video: str) -> Optional[str]:
+    """A direct sub-folder of ``data_root`` that holds ``video`` (root too high)."""
+    try:
+        subs = sorted(e.path for e in os.scandir(data_root) if e.is_dir())
+    except OSError:
+        return None
+    return next((sub for sub in subs[:200] if osp.isfile(osp.join(sub, video))), None)
+
+
+def check_missing(list_path: str, data_root: str, segments: List[Segment],
+                  problems: Dict[str, Optional[str]], allow_missing: bool) -> None:
+    """Refuse a run where most segments name missing videos (a wrong root).
+
+    A few missing videos (an unfinished download) are dropped and reported
+    as usual; most of them missing means the paths are wrong, and an empty
+    clean list would only fail later, in training, naming nothing.
+    """
+    missing = [s for s in segments
+               if (problems.get(s.video) or '').startswith('missing file')]
+    if allow_missing or len(missing) <= MISSING_LIMIT * len(segments):
+        return
+    root = osp.abspath(data_root)
+    example = missing[0].video
+    sub = _subfolder_with(root, example)
+    fix = (f'it is under {sub}: pass --data-root {sub}' if sub else
+           "check --data-root (the folder the list's video paths are relative to)")
+    raise CleanerError(
+        f'{list_path}: {len(missing)} of {len(segments)} segments name videos '
+        f'missing under the data root {root} ({len({s.video for s in missing})} of '
+        f'{len(problems)} videos; e.g. expected {osp.join(root, example)}); {fix}, '
+        'or pass --allow-missing to drop those segments')
 
 
 def clean_segments(list_path: str, data_root: str, out_path: str, report_path: str,
@@ -197,7 +261,8 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
                    full: bool = False, clamp: bool = False,
                    cache_path: Optional[str] = None,
                    probe_fn: Callable[[ProbeTask], dict] = probe_video,
-                   progress: bool = True) -> dict:
+                   progress: bool = True, backend: str = DEFAULT_BACKEND,
+                   allow_missing: bool = False) -> dict:
     """Probe the videos of ``list_path``; write the clean list and the report.
 
     Args:
@@ -215,47 +280,57 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
         probe_fn: the probe, a module-level function (it runs in spawned
             workers); tests pass a hanging or crashing one.
         progress: draw a progress bar on stderr.
+        backend: the reader that judges the videos: 'pyav' (the configs'
+            default), 'decord', or 'both' (each must pass; frames on which
+            they disagree are reported).
+        allow_missing: drop the segments of missing videos even when they
+            are most of the list (otherwise that is an error: a wrong root).
 
     Returns:
         The report, as also written to ``report_path``.
 
     Raises:
-        CleanerError: unusable arguments. ListFormatError: unreadable or
-        malformed list (the message names file and line).
+        CleanerError: unusable arguments, an empty list, or most segments
+        naming missing videos. ListFormatError: unreadable or malformed list
+        (the message names file and line).
     """
     started = time.monotonic()
     workers = default_workers() if workers is None else workers
     if timeout is None:
         timeout = DEFAULT_FULL_TIMEOUT if full else DEFAULT_TIMEOUT
-    _check_arguments(list_path, data_root, workers, timeout, probe_fn)
+    _check_arguments(list_path, data_root, workers, timeout, probe_fn, backend)
     segments = read_list(list_path)
+    _check_not_empty(list_path, segments)
     wanted = probe_ranges(segments, full)
+    paths = {video: osp.abspath(osp.join(data_root, video)) for video in wanted}
+    problems = {video: file_problem(path) for video, path in paths.items()}
+    check_missing(list_path, data_root, segments, problems, allow_missing)
 
     cache = load_cache(cache_path)
     records: Dict[str, dict] = {}
     tasks: List[ProbeTask] = []
     task_meta: List[Tuple[str, Optional[dict]]] = []
     for video, ranges in wanted.items():
-        path = osp.abspath(osp.join(data_root, video))
-        problem = file_problem(path)
-        if problem:  # no need to start decord for these
-            records[video] = dict(empty_record(path), reason=problem, cached=False)
+        path, problem = paths[video], problems[video]
+        if problem:  # no need to start a decoder for these
+            records[video] = dict(empty_record(path, backend), reason=problem,
+                                  cached=False)
             continue
         try:
-            key = _cache_key(os.stat(path), ranges, full, probe_fn)
+            key = _cache_key(os.stat(path), ranges, full, probe_fn, backend)
         except OSError:  # vanished since: let the probe say so
             key = None
-        entry = cache.get(path)
+        entry = cache.get(_cache_entry(path, backend))
         if key is not None and entry and entry.get('key') == key:
             records[video] = dict(entry['record'], cached=True)
             continue
-        tasks.append(ProbeTask(path, tuple(ranges)))
+        tasks.append(ProbeTask(path, tuple(ranges), backend))
         task_meta.append((video, key))
 
     bar = None
     if progress and tasks:
-        print(f'probing {len(tasks)} videos with {min(workers, len(tasks))} '
-              f'workers ({len(records)} settled without decoding or cached)',
+        print(f'probing {len(tasks)} videos with {backend} in '
+              f'{min(workers, len(tasks))} workers ({len(records)} settled without decoding or cached)',
               file=sys.stderr, flush=True)
         bar = ProgressBar(len(tasks))
     try:
@@ -265,9 +340,10 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
                 if result.ok:
                     record = result.value
                     if key is not None:
-                        cache[record['path']] = dict(key=key, record=record)
+                        cache[_cache_entry(record['path'], backend)] = dict(
+                            key=key, record=record)
                 else:
-                    record = _failed_record(result.task.path, result)
+                    record = _failed_record(result.task.path, result, backend)
                 records[video] = dict(record, cached=False)
                 if bar:
                     bar.update()
@@ -307,7 +383,6 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
             clamped.append(dict(entry, clamped_stop=stop, num_frames=num_frames))
         kept.append(replace(seg, stop=stop))
 
-    write_list(out_path, kept)
     if cache_path:
         save_cache(cache_path, cache)
 
@@ -316,6 +391,8 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
     with_bad_frames = [dict(video=v, num_frames=r['num_frames'],
                             bad_frames=r['bad_frames'], frame_error=r['frame_error'])
                        for v, r in records.items() if r['ok'] and r['bad_frames']]
+    mismatched = [dict(video=v, **r['mismatch'])
+                  for v, r in records.items() if r.get('mismatch')]
     by_reason = {reason: 0 for reason in DROP_REASONS}
     for entry in dropped:
         by_reason[entry['reason']] += 1
@@ -323,22 +400,30 @@ def clean_segments(list_path: str, data_root: str, out_path: str, report_path: s
     report = dict(
         arguments=dict(list=list_path, data_root=data_root, out=out_path,
                        report=report_path, workers=workers, timeout=timeout,
-                       full=full, clamp=clamp, cache=cache_path),
+                       full=full, clamp=clamp, cache=cache_path, backend=backend,
+                       allow_missing=allow_missing),
         counts=dict(
             videos=dict(total=len(records), probed=len(tasks), cached=cached,
                         ok=len(records) - len(bad_videos), bad=len(bad_videos),
-                        with_bad_frames=len(with_bad_frames)),
+                        with_bad_frames=len(with_bad_frames),
+                        frame_mismatch=len(mismatched)),
             segments={'in': len(segments), 'kept': len(kept), 'dropped': len(dropped),
                       'dropped_by_reason': by_reason, 'clamped': len(clamped),
                       'to_end_resolved': resolved}),
         bad_videos=bad_videos,
         videos_with_bad_frames=with_bad_frames,
+        videos_with_frame_mismatch=mismatched,
         dropped_segments=dropped,
         clamped_segments=clamped,
-        videos={v: dict(ok=r['ok'], num_frames=r['num_frames'], fps=r['fps'],
-                        checked_frames=r['checked_frames'], cached=r['cached'])
+        videos={v: dict(ok=r['ok'], backend=r.get('backend', backend),
+                        num_frames=r['num_frames'], fps=r['fps'],
+                        checked_frames=r['checked_frames'], cached=r['cached'],
+                        mismatch=r.get('mismatch'))
                 for v, r in records.items()},
         elapsed_s=round(time.monotonic() - started, 3))
-    with atomic_write(report_path) as f:
-        json.dump(report, f, indent=1)
+    # the clean list and its report appear together or not at all
+    with atomic_outputs([out_path, report_path]) as (tmp_list, tmp_report):
+        write_list(tmp_list, kept)
+        with open(tmp_report, 'w', encoding='utf-8') as f:
+            json.dump(report, f, indent=1)
     return report

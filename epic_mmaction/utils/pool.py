@@ -27,7 +27,6 @@ _READY = 'ready'
 _LOG_TAIL_LINES = 5
 
 
-
 def default_workers() -> int:
     """min(8, CPUs this process may use): probing is CPU-bound decoding."""
     try:
@@ -35,6 +34,7 @@ def default_workers() -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return max(1, min(8, cpus))
+
 
 @dataclass
 class TaskResult:
@@ -59,10 +59,27 @@ class TaskResult:
         return self.status == 'ok'
 
 
-def _worker_main(conn: Connection, func: Callable, log_path: str) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGKILL this worker when its parent dies, even by SIGTERM or
+    SIGKILL (a SLURM time limit, ``scancel``), so no worker keeps decoding as
+    an orphan. Elsewhere a worker notices at its next task (a closed pipe)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _worker_main(conn: Connection, func: Callable, log_path: str,
+                 parent: Optional[int] = None) -> None:
     """Run tasks from ``conn`` until told to stop; never lets an exception out."""
     # Ctrl-C goes to the whole process group; the parent kills us instead.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        _die_with_parent(parent)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(fd, 2)
     os.close(fd)
@@ -120,7 +137,8 @@ class _Worker:
         self.log_path = log_path
         self.conn, child_conn = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main,
-                                args=(child_conn, func, log_path), daemon=True)
+                                args=(child_conn, func, log_path, os.getpid()),
+                                daemon=True)
         self.proc.start()
         child_conn.close()
         self.ready = False

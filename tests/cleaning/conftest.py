@@ -25,10 +25,11 @@ BROKEN = {
     'broken/trunc_50.MP4': 'cannot open',
     'broken/trunc_90.MP4': 'cannot open',
     'broken/trunc_minus1000.MP4': 'cannot open',
-    # faststart: the index survives, decord fails reading the packets
+    # faststart: the index survives, decord fails reading the packets; PyAV
+    # opens from the index, the packet count shows the cut
     'broken/fs_trunc_10.MP4': 'cannot open',
-    'broken/fs_trunc_50.MP4': 'cannot open',
-    'broken/fs_trunc_90.MP4': 'cannot open',
+    'broken/fs_trunc_50.MP4': ('cannot open', 'truncated'),
+    'broken/fs_trunc_90.MP4': ('cannot open', 'truncated'),
     # where this cut lands (inside a packet, or on a packet boundary) depends on
     # the content: decord then fails to open it, or opens it with frames missing
     'broken/fs_trunc_minus1000.MP4': ('cannot open', 'truncated'),
@@ -37,6 +38,8 @@ BROKEN = {
 NO_FRAMES = 'broken/no_frames.MP4'
 # faststart cut inside the last packet: opens, the last frame fails
 LAST_FRAME_BROKEN = 'broken/fs_trunc_minus1.MP4'
+# what each backend says about that last frame
+SEND_PACKET_ERROR = {'decord': 'Error sending packet', 'pyav': 'avcodec_send_packet'}
 # faststart cut exactly before the last packet: decord opens it one frame
 # short; the index still declares every frame, so it is flagged truncated
 ONE_FRAME_SHORT = 'broken/fs_cut_last_packet.MP4'
@@ -102,6 +105,56 @@ def _last_packet_offset(path: str) -> int:
     with av.open(path) as container:
         return max(p.pos for p in container.demux(container.streams.video[0])
                    if p.size)
+
+
+def write_open_gop(path: str, num_frames: int = 200) -> None:
+    """Frame-coded H.264 with open GOPs and a B-pyramid, as some cameras write.
+
+    Decoded from the start, decord and PyAV agree; after a seek decord
+    returns later frames than asked (29 -> 30, 150 -> 153), PyAV the right ones.
+    """
+    import av
+    from epic_mmaction.synthetic.framecode import draw_frame_code
+    with av.open(path, 'w') as container:
+        stream = container.add_stream('libx264', rate=25)
+        stream.width, stream.height, stream.pix_fmt = 128, 72, 'yuv420p'
+        stream.options = {'x264-params': 'open-gop=1:bframes=3:b-pyramid=normal:'
+                          'keyint=30:min-keyint=30:scenecut=0'}
+        for i in range(num_frames):
+            img = np.full((72, 128, 3), (i * 7) % 255, np.uint8)
+            frame = av.VideoFrame.from_ndarray(draw_frame_code(img, i), format='rgb24')
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def write_edit_list(src: str, path: str, skip: int = 10) -> None:
+    """Stream-copy ``src`` (25 fps) with every timestamp ``skip`` frames earlier:
+    the MP4 muxer writes an edit list that starts at 0, so a decode outputs
+    ``skip`` frames fewer, as a stream-copied cut does. decord counts every
+    packet and repeats the last frame in place of the missing ones."""
+    import av
+    with av.open(src) as source, av.open(path, 'w') as target:
+        stream = source.streams.video[0]
+        out = target.add_stream_from_template(stream)
+        shift = skip * int(1 / (stream.time_base * 25))
+        for packet in source.demux(stream):
+            if packet.dts is None:  # the flush packet
+                continue
+            packet.pts -= shift
+            packet.dts -= shift
+            packet.stream = out
+            target.mux(packet)
+
+
+@pytest.fixture(scope='session')
+def open_gop_root(tmp_path_factory) -> str:
+    """A data root with ``odd/open_gop.MP4`` (200 frames, see write_open_gop)
+    and ``odd/edit_list.MP4`` (its copy behind an edit list: 190 frames)."""
+    root = tmp_path_factory.mktemp('open_gop')
+    os.makedirs(root / 'odd')
+    write_open_gop(str(root / 'odd' / 'open_gop.MP4'))
+    write_edit_list(str(root / 'odd' / 'open_gop.MP4'), str(root / 'odd' / 'edit_list.MP4'))
+    return str(root)
 
 
 @pytest.fixture(scope='session')

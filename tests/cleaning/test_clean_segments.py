@@ -11,8 +11,10 @@ import time
 import pytest
 
 from epic_mmaction.annotations.listfile import Segment, read_list, write_list
-from epic_mmaction.cleaning.cleaner import clean_segments
+from epic_mmaction.cleaning.cleaner import CleanerError, clean_segments
 from epic_mmaction.cleaning.probe import ProbeTask, probe_video
+
+from .conftest import SEND_PACKET_ERROR
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'clean_segments.py')
@@ -95,17 +97,23 @@ def test_segments_of_partly_broken_videos(corpus, cleaned):
     dropped = _dropped(report)
     tags = {s.video: s.narration_id.split('_')[0]
             for s in read_list(str(out / 'list.txt'))}
-    # cut inside the last packet: the last frame fails, the first event is fine
+    # cut inside the last packet: the first event is fine; the last one is
+    # dropped, because its last frame fails or (PyAV's frame index leaves the
+    # cut packet out) because it reaches past the frames the reader has
     tag = tags[corpus.last_frame_broken]
     assert f'{tag}_first' in kept
-    assert dropped[f'{tag}_last']['reason'] == 'undecodable_frames'
-    assert 'Error sending packet' in dropped[f'{tag}_last']['detail']
+    last = dropped[f'{tag}_last']
+    if last['reason'] == 'undecodable_frames':
+        assert SEND_PACKET_ERROR['pyav'] in last['detail']
+    else:
+        assert last['reason'] == 'out_of_range', last
     # cut before the last packet: truncated, the whole video goes
     tag = tags[corpus.one_frame_short]
     assert dropped[f'{tag}_first']['reason'] == 'bad_video'
     assert dropped[f'{tag}_last']['reason'] == 'bad_video'
     with_bad = {v['video'] for v in report['videos_with_bad_frames']}
-    assert with_bad == {corpus.last_frame_broken}
+    assert with_bad == ({corpus.last_frame_broken}
+                        if last['reason'] == 'undecodable_frames' else set())
 
 
 def test_out_of_range_dropped(cleaned):
@@ -232,9 +240,12 @@ def test_cli_clamps_and_reports(corpus, segments, tmp_path):
     assert clamped['past_end'] == dict(
         narration_id='past_end', video='good/P01_01.MP4', start=n - 50, stop=n + 100,
         clamped_stop=n - 1, num_frames=n)
-    # the truncated video (one frame short of its index) is dropped, not clamped
+    # the truncated video (one frame short of its index) is dropped, not
+    # clamped; the one cut inside its last packet may be clamped by a frame
     short = [s for s in segments if s.video == corpus.one_frame_short][-1]
-    assert short.narration_id not in clamped and len(clamped) == 1
+    assert short.narration_id not in clamped
+    assert {c['video'] for c in clamped.values()} <= {'good/P01_01.MP4',
+                                                      corpus.last_frame_broken}
     kept = {s.narration_id: s for s in read_list(str(tmp_path / 'clean.txt'))}
     assert kept['past_end'].stop == n - 1 and short.narration_id not in kept
     assert _dropped(report)['starts_past_end']['reason'] == 'out_of_range'
@@ -273,3 +284,108 @@ def test_main_missing_data_root(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith('clean_segments.py: error: data root ')
     assert str(tmp_path / 'no_root') in err and '\n' not in err
+
+
+def _one_error_line(proc: subprocess.Popen) -> str:
+    """The single 'clean_segments.py: error:' line of a failed run (exit 2)."""
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2, stderr
+    assert 'Traceback' not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('clean_segments.py: error: '), stderr
+    return lines[0]
+
+
+def test_cli_refuses_wrong_data_root_and_empty_list(corpus, tmp_path):
+    """A root one level too high (every video missing) and an empty list
+    stop before probing, naming the root, an expected path and the fix."""
+    segs = corpus.good_segments()
+    write_list(str(tmp_path / 'list.txt'), segs)
+    (tmp_path / 'empty.txt').write_text('# nothing but a comment\n')
+    too_high = osp.dirname(corpus.root)
+    outs = {name: ['--out', str(tmp_path / f'{name}.txt'), '--report',
+                   str(tmp_path / f'{name}.json')] for name in ('high', 'empty')}
+    high = _run_tool(str(tmp_path / 'list.txt'), '--data-root', too_high,
+                     *outs['high'])
+    empty = _run_tool(str(tmp_path / 'empty.txt'), '--data-root', corpus.root,
+                      *outs['empty'])
+    line = _one_error_line(high)
+    expected = osp.join(too_high, segs[0].video)
+    assert f'{len(segs)} of {len(segs)} segments' in line
+    assert f'data root {too_high} ' in line and expected in line
+    # the folder below holds the video: the message says which to pass
+    assert f'pass --data-root {corpus.root},' in line, line
+    assert '--allow-missing' in line
+    line = _one_error_line(empty)
+    assert str(tmp_path / 'empty.txt') in line  # whoever refuses it: list or cleaner
+    # nothing written: no list, no report, no cache
+    assert sorted(os.listdir(tmp_path)) == ['empty.txt', 'list.txt']
+
+
+def test_allow_missing_drops_them(corpus, tmp_path):
+    """Most videos missing but asked for: dropped and reported as usual; a
+    few missing videos (under the limit) need no flag."""
+    good = [s for s in corpus.good_segments() if s.video == 'good/P01_01.MP4'][:2]
+    missing = [Segment(f'gone/P09_{k:02d}.MP4', 0, 10, 1, 2, f'gone_{k}')
+               for k in range(3)]
+    write_list(str(tmp_path / 'list.txt'), good + missing)
+    kwargs = dict(workers=1, timeout=60, cache_path=None, progress=False)
+    with pytest.raises(CleanerError, match='3 of 5 segments'):
+        clean_segments(str(tmp_path / 'list.txt'), corpus.root,
+                       str(tmp_path / 'clean.txt'), str(tmp_path / 'r.json'), **kwargs)
+    assert not osp.exists(tmp_path / 'clean.txt')
+    report = clean_segments(str(tmp_path / 'list.txt'), corpus.root,
+                            str(tmp_path / 'clean.txt'), str(tmp_path / 'r.json'),
+                            allow_missing=True, **kwargs)
+    assert read_list(str(tmp_path / 'clean.txt')) == good
+    assert {d['narration_id']: d['detail'] for d in report['dropped_segments']} == {
+        f'gone_{k}': 'missing file' for k in range(3)}
+    assert report['arguments']['allow_missing'] is True
+    write_list(str(tmp_path / 'few.txt'), good + missing[:2])  # 2 of 4: not most
+    report = clean_segments(str(tmp_path / 'few.txt'), corpus.root,
+                            str(tmp_path / 'clean.txt'), str(tmp_path / 'r.json'),
+                            **kwargs)
+    assert report['counts']['segments']['kept'] == 2
+
+
+def test_cache_keyed_on_backend(corpus, tmp_path):
+    """A record judged by one backend is not reused for another."""
+    segs = [s for s in corpus.good_segments() if s.video == 'good/P02_101.MP4']
+    write_list(str(tmp_path / 'list.txt'), segs)
+    cache = str(tmp_path / 'cache.json')
+
+    def run(backend: str) -> dict:
+        return clean_segments(str(tmp_path / 'list.txt'), corpus.root,
+                              str(tmp_path / 'clean.txt'), str(tmp_path / 'r.json'),
+                              workers=1, timeout=60, cache_path=cache,
+                              progress=False, backend=backend)
+
+    counts = []
+    for backend in ('pyav', 'decord', 'pyav', 'decord'):
+        report = run(backend)
+        video = report['videos']['good/P02_101.MP4']
+        assert video['backend'] == backend and report['arguments']['backend'] == backend
+        counts.append((report['counts']['videos']['probed'],
+                       report['counts']['videos']['cached']))
+    assert counts == [(1, 0), (1, 0), (0, 1), (0, 1)]
+
+
+def test_cli_backend_both_reports_frame_mismatch(open_gop_root, tmp_path):
+    """--backend both keeps the open-GOP file's segments (each backend reads
+    them) and lists the frames on which decord differs from PyAV."""
+    segs = [Segment('odd/open_gop.MP4', a, b, 1, 2, f'g_{a}')
+            for a, b in ((29, 45), (120, 140), (150, 170))]
+    write_list(str(tmp_path / 'list.txt'), segs)
+    proc = _run_tool(str(tmp_path / 'list.txt'), '--data-root', open_gop_root,
+                     '--out', str(tmp_path / 'clean.txt'), '--report',
+                     str(tmp_path / 'report.json'), '--workers', '1',
+                     '--backend', 'both', '--no-cache', '--quiet')
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert '1 video(s) where pyav and decord return different frames' in stdout
+    report = json.loads((tmp_path / 'report.json').read_text())
+    assert read_list(str(tmp_path / 'clean.txt')) == segs
+    (entry, ) = report['videos_with_frame_mismatch']
+    assert entry['video'] == 'odd/open_gop.MP4' and entry['frames']
+    assert report['videos']['odd/open_gop.MP4']['backend'] == 'both'
+    assert report['counts']['videos']['frame_mismatch'] == 1
