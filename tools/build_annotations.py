@@ -36,7 +36,8 @@ EPIC_ONLY = dict(data_root=None, video_template=BuildOptions.video_template,
                  video_info=None, fps=None, fps_source=BuildOptions.fps_source,
                  frame_source=BuildOptions.frame_source, splits=list(BuildOptions.splits),
                  pairs_from=BuildOptions.pairs_from, holdout_by=None,
-                 holdout_fraction=BuildOptions.holdout_fraction)
+                 holdout_fraction=BuildOptions.holdout_fraction,
+                 allow_missing_videos=False)
 # whole-video-only options, likewise
 WHOLE_VIDEO_ONLY = dict(split_ratios=None, group_pattern=None, label_pattern=None,
                         split_dir=None, unlabelled=None, classes=None, extensions=None,
@@ -71,6 +72,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    'from the files found here')
     p.add_argument('--video-template', default=d.video_template,
                    help='video path under the data root. Defaults to %(default)s')
+    p.add_argument('--allow-missing-videos', action='store_true',
+                   help='write the rows of videos missing under --data-root even when '
+                   'most are missing (a partial download); otherwise that is an error')
     p.add_argument('--video-info', help='EPIC_100_video_info.csv (default: the '
                    'one in annotations_dir, if there)')
     p.add_argument('--fps', type=float, help='fps for videos no other source knows')
@@ -208,16 +212,30 @@ def main(argv=None) -> int:
     opts = BuildOptions(**{k: v for k, v in vars(args).items()
                            if k in names and v is not None})
     summary = build_annotations(opts)
+    report_epic(summary)
+    return 0
+
+
+def report_epic(summary: dict) -> None:
     for name, info in summary['lists'].items():
         dropped = ', '.join(f'{n} {r}' for r, n in info['rows_dropped'].items()) or 'none'
         print(f"{info['list']}: {info['rows_written']}/{info['rows_in']} rows "
               f"(dropped: {dropped}; fps from {json.dumps(info['fps_sources'])})")
+        if info['rows_dropped']:
+            print(f"    note: the dropped rows' ids and CSV lines are in {info['meta']} "
+                  '("dropped_rows")')
         for note, n in info['notes'].items():
             print(f'    note: {n} {note}')
     if 'pairs' in summary:
         p = summary['pairs']
         print(f"{p['path']}: {p['num_pairs']} verb-noun pairs from {'+'.join(p['sources'])}")
-    return 0
+    if 'missing_videos' in summary:
+        m = summary['missing_videos']
+        print(f"build_annotations.py: warning: {m['count']} of {m['total']} videos not "
+              f"found under --data-root {m['data_root']}, e.g. {m['example']} (for "
+              f"{m['example_row']}); their rows are written, with the fps from the video "
+              'info or --fps; "videos_missing" in the meta files lists them',
+              file=sys.stderr)
 
 
 if __name__ == '__main__':

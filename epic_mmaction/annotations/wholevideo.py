@@ -21,11 +21,12 @@ import os.path as osp
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Pattern, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Pattern, Sequence, Tuple
 
 from ..utils import UsageError
-from ..utils.fileio import atomic_write
+from ..utils.fileio import atomic_outputs
 from .listfile import TO_END, UNLABELLED, Segment, write_list
+from .outdir import check_out_dir, check_targets
 from .records import AnnotationError
 from .split import SPLITS, check_ratios, stratified_group_split
 from .videometa import read_video_meta
@@ -307,10 +308,13 @@ def check_unique_clip_ids(root: str, items: Sequence[VideoItem]) -> None:
 def read_class_names(path: str) -> List[str]:
     """Class names by id from a classes file: line i (from 0) is class i."""
     try:
-        with open(path, encoding='utf-8') as f:
+        # utf-8-sig: a BOM (as editors on Windows save) is not part of class 0
+        with open(path, encoding='utf-8-sig') as f:
             lines = [line.strip() for line in f.read().splitlines()]
     except OSError as e:
         raise AnnotationError(f'cannot read classes file {path}: {e.strerror}') from e
+    except UnicodeDecodeError:
+        raise AnnotationError(f'{path}: not UTF-8 text; save it as UTF-8') from None
     while lines and not lines[-1]:
         lines.pop()
     for number, name in enumerate(lines, 1):
@@ -382,8 +386,10 @@ def build_wholevideo_lists(opts: WholeVideoOptions) -> dict:
     """Scan, split and write the lists, classes file and summary; returns the summary.
 
     Writes ``PREFIX_{train,val,test}.txt`` (the splits that get videos),
-    ``PREFIX_classes.txt`` (when there are classes) and ``PREFIX_split.json``.
+    ``PREFIX_classes.txt`` (when there are classes) and ``PREFIX_split.json``,
+    all together or none (a list never sits beside another build's classes).
     """
+    check_out_dir(opts.out_dir)
     prefix = opts.prefix or default_prefix(opts.root)
     ignored: Counter = Counter()
     items = scan(opts, ignored)
@@ -413,9 +419,11 @@ def build_wholevideo_lists(opts: WholeVideoOptions) -> dict:
                     to_end=sum(s.to_end for r in rows.values() for s in r),
                     unreadable_headers=unreadable),
         ignored_files=dict(sorted(ignored.items())), splits={})
+    # path -> writer of its temporary; committed together at the end
+    outputs: Dict[str, Callable[[str], None]] = {}
     for split, segments in rows.items():
         path = list_path(opts.out_dir, prefix, split)
-        write_list(path, segments)
+        outputs[path] = lambda tmp, segments=segments: write_list(tmp, segments)
         found = members[split]
         per_class = Counter(item.label for item in found if item.label is not None)
         groups = {item.group for item in found if item.group is not None}
@@ -436,14 +444,26 @@ def build_wholevideo_lists(opts: WholeVideoOptions) -> dict:
         if s not in rows and osp.exists(list_path(opts.out_dir, prefix, s))]
     if classes:
         classes_path = osp.join(opts.out_dir, f'{prefix}_classes.txt')
-        with atomic_write(classes_path) as f:
-            f.writelines(name + '\n' for name in classes)
+        outputs[classes_path] = lambda tmp: _write_lines(tmp, classes)
         summary['classes']['file'] = classes_path
     summary_path = osp.join(opts.out_dir, f'{prefix}_split.json')
-    with atomic_write(summary_path) as f:
-        json.dump(summary, f, indent=1)
+    outputs[summary_path] = lambda tmp: _write_json(tmp, summary)
+    check_targets(list(outputs))
+    with atomic_outputs(list(outputs)) as temps:
+        for tmp, write in zip(temps, outputs.values()):
+            write(tmp)
     summary['summary'] = summary_path
     return summary
+
+
+def _write_lines(path: str, lines: Sequence[str]) -> None:
+    with open(path, 'w', encoding='utf-8') as f:
+        f.writelines(line + '\n' for line in lines)
+
+
+def _write_json(path: str, data: dict) -> None:
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=1)
 
 
 __all__ = ['LAYOUTS', 'VIDEO_EXTENSIONS', 'UCF_GROUP_PATTERN', 'HRI30_LABEL_PATTERN',
