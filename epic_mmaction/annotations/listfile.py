@@ -18,7 +18,7 @@ unlabelled (test) video. ``EpicSegmentVideoDataset(label_mode='single')``
 reads them.
 """
 from dataclasses import dataclass
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..utils.fileio import atomic_write
 from ..utils import EpicError
@@ -29,6 +29,14 @@ TO_END = -1  # ``stop`` of a segment that runs to the video's last frame
 
 class ListFormatError(EpicError, ValueError):
     """A list file line that cannot be used; the message names file and line."""
+
+
+class EmptyListError(ListFormatError):
+    """A list without a single segment: nothing to train or test on."""
+
+
+class DuplicateNarrationError(ListFormatError):
+    """A narration id on two rows: results are kept per narration, so one would be lost."""
 
 
 @dataclass(frozen=True)
@@ -89,18 +97,51 @@ def parse_line(line: str, where: str = '<string>') -> Segment:
     return Segment(video, start_i, stop_i, verb_i, noun_i, narration_id)
 
 
-def read_list(path: str) -> List[Segment]:
-    """All segments of a list file, in order."""
+def read_numbered_list(path: str) -> List[Tuple[int, Segment]]:
+    """``(line number, segment)`` of every segment row, in order (for messages)."""
     try:
         with open(path, encoding='utf-8') as f:
             lines = f.readlines()
     except OSError as e:
         raise ListFormatError(f'cannot read list file {path}: {e.strerror}') from e
-    segments = []
-    for number, line in enumerate(lines, 1):
-        if line.strip() and not line.lstrip().startswith('#'):
-            segments.append(parse_line(line, f'{path}:{number}'))
-    return segments
+    return [(number, parse_line(line, f'{path}:{number}'))
+            for number, line in enumerate(lines, 1)
+            if line.strip() and not line.lstrip().startswith('#')]
+
+
+def check_list(path: str, rows: Sequence[Tuple[int, Segment]]) -> None:
+    """Refuse a list no consumer can use: without segments, or with a narration twice.
+
+    An empty list otherwise fails deep inside training ("need at least one
+    array to concatenate"), and a duplicate id only when results are written,
+    after the whole test run. ``rows`` as :func:`read_numbered_list` returns.
+    """
+    if not rows:
+        raise EmptyListError(
+            f'{path} has no segments (empty, or only comments): rebuild it with '
+            'tools/build_annotations.py, and check --data-root if tools/'
+            'clean_segments.py dropped every segment as a missing video')
+    first: Dict[str, int] = {}
+    for number, seg in rows:
+        seen = first.setdefault(seg.narration_id, number)
+        if seen != number:
+            raise DuplicateNarrationError(
+                f'{path}:{number}: narration id {seg.narration_id} is already on line '
+                f'{seen}; each narration must appear once (remove one of the rows, or '
+                'rebuild the list with tools/build_annotations.py)')
+
+
+def read_list(path: str, check: bool = False) -> List[Segment]:
+    """All segments of a list file, in order.
+
+    ``check=True`` also refuses a list that is empty or names a narration
+    twice (:func:`check_list`): what every consumer of a list as a dataset
+    (training, testing, cleaning, clip checks) should ask for.
+    """
+    rows = read_numbered_list(path)
+    if check:
+        check_list(path, rows)
+    return [seg for _, seg in rows]
 
 
 def write_list(path: str, segments: Iterable[Segment]) -> int:

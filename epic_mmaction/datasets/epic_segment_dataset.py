@@ -8,7 +8,8 @@ from mmengine.logging import print_log
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
-from ..annotations.listfile import UNLABELLED, read_list
+from ..annotations.listfile import (UNLABELLED, ListFormatError, Segment, check_list,
+                                    read_numbered_list)
 from ..annotations.pairs import PairVocabulary
 from ..video import VideoReadError
 
@@ -41,6 +42,13 @@ class EpicSegmentVideoDataset(BaseActionDataset):
     A clip that fails to decode in training is logged with its video and
     another sample is drawn (``max_refetch``); in test mode it is an error.
 
+    The list is checked when the dataset is built, before any training or
+    testing: an empty list, a narration id on two rows, and (when the class
+    counts are given) a class the model cannot predict are errors naming the
+    list and line. ``tools/train.py`` and ``tools/test.py`` fill the class
+    counts from the config's head; otherwise a wrong class ends in an
+    ``IndexError`` (a device-side assert on a GPU) in the loss.
+
     Args:
         ann_file (str): The list file.
         pipeline (list): Transforms; load with ``SegmentVideoInit``.
@@ -49,6 +57,12 @@ class EpicSegmentVideoDataset(BaseActionDataset):
         label_mode (str): One of ``LABEL_MODES``. Defaults to ``'pair'``.
         pairs_file (str, optional): ``pairs.json``; needed for ``'pair'``.
         test_mode (bool): Defaults to False.
+        num_verbs (int, optional): Verb classes of the model's head; rows with
+            a verb at or above it are refused. Defaults to None (unchecked).
+        num_nouns (int, optional): As ``num_verbs``, for nouns.
+        num_classes (int, optional): Classes of ``label``, what the loss
+            indexes: pairs (``'pair'``), or the class (``'verb'``, ``'noun'``,
+            ``'single'``). Defaults to None (unchecked).
     """
 
     def __init__(self,
@@ -58,6 +72,9 @@ class EpicSegmentVideoDataset(BaseActionDataset):
                  label_mode: str = 'pair',
                  pairs_file: Optional[str] = None,
                  test_mode: bool = False,
+                 num_verbs: Optional[int] = None,
+                 num_nouns: Optional[int] = None,
+                 num_classes: Optional[int] = None,
                  **kwargs) -> None:
         if label_mode not in LABEL_MODES:
             raise ValueError(f'label_mode must be one of {LABEL_MODES}, got {label_mode!r}')
@@ -66,8 +83,9 @@ class EpicSegmentVideoDataset(BaseActionDataset):
         self.label_mode = label_mode
         self.pairs_file = pairs_file
         self.vocab = PairVocabulary.load(pairs_file) if pairs_file else None
+        self.num_verbs, self.num_nouns = num_verbs, num_nouns
         super().__init__(ann_file, pipeline=pipeline, data_prefix=data_prefix,
-                         test_mode=test_mode, **kwargs)
+                         test_mode=test_mode, num_classes=num_classes, **kwargs)
         self._check_pipeline()
 
     def _check_pipeline(self) -> None:
@@ -90,21 +108,41 @@ class EpicSegmentVideoDataset(BaseActionDataset):
         index = self.vocab.index(verb, noun)
         return UNLABELLED if index is None else index
 
+    def _check_classes(self, number: int, seg: Segment, label) -> None:
+        """A class the head cannot predict: refused here, not as an IndexError in the loss."""
+        where = f'{self.ann_file}:{number}'
+        checks = [('verb class', seg.verb, self.num_verbs, 'num_verbs'),
+                  ('noun class', seg.noun, self.num_nouns, 'num_nouns')]
+        if np.ndim(label) == 0:
+            what = 'pair index' if self.label_mode == 'pair' else 'class'
+            checks.append((what, int(label), self.num_classes, 'num_classes'))
+        for what, value, limit, key in checks:
+            if limit is not None and value >= limit:
+                raise ListFormatError(
+                    f'{where}: {seg.narration_id} has {what} {value}, but the model '
+                    f'predicts {limit} (0..{limit - 1}, the head\'s {key}): test and '
+                    'train with the config this list was built for, or set the head\'s '
+                    'class counts to the dataset\'s')
+
     def load_data_list(self) -> List[dict]:
         root = self.data_prefix.get('video') or ''
+        rows = read_numbered_list(self.ann_file)
+        check_list(self.ann_file, rows)
         data_list = []
-        for seg in read_list(self.ann_file):
+        for number, seg in rows:
             if self.label_mode == 'single' and seg.noun != UNLABELLED:
-                raise ValueError(
-                    f'{self.ann_file}: {seg.narration_id} has a noun class '
+                raise ListFormatError(
+                    f'{self.ann_file}:{number}: {seg.narration_id} has a noun class '
                     f"({seg.noun}); label_mode='single' reads single-label lists "
                     "(class, -1): use label_mode='verb_noun' or 'pair' for EPIC "
                     'lists')
+            label = self._label(seg.verb, seg.noun)
+            self._check_classes(number, seg, label)
             data_list.append(dict(
                 filename=osp.join(root, seg.video),
                 segment_start=seg.start, segment_stop=seg.stop,
                 verb_label=seg.verb, noun_label=seg.noun,
-                label=self._label(seg.verb, seg.noun),
+                label=label,
                 narration_id=seg.narration_id, video_file=seg.video,
                 participant_id=seg.participant_id,
                 video_id=osp.splitext(osp.basename(seg.video))[0]))

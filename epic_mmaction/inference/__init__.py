@@ -6,8 +6,9 @@ files are decoded window by window with ``SegmentVideoInit``, live sources
 are read with OpenCV into a ring buffer. Results go to a CSV of top-5 verbs,
 nouns and actions per window and, optionally, an annotated MP4.
 """
-from .recognizer import (CheckpointMismatch, InferenceError, SplitPipeline, WindowRecognizer,
-                         build_model, load_weights, pipeline_backend, split_test_pipeline)
+from .recognizer import (CheckpointError, CheckpointMismatch, InferenceError, SplitPipeline,
+                         WindowRecognizer, build_model, load_weights, pipeline_backend,
+                         split_test_pipeline)
 from .sliding import WindowPrediction, recognize_file, recognize_stream
 from .sources import (FrameRing, Source, SourceError, capture_fps, open_capture, parse_source,
                       probe_file, read_capture)
@@ -19,7 +20,8 @@ from .writer import (AnnotatedVideoWriter, annotate_file, caption_lines, windows
 __all__ = [
     'Window', 'WindowPlan', 'StreamWindows', 'sliding_windows', 'nearest_window',
     'Source', 'SourceError', 'parse_source', 'probe_file', 'open_capture', 'capture_fps',
-    'read_capture', 'FrameRing', 'InferenceError', 'CheckpointMismatch', 'SplitPipeline',
+    'read_capture', 'FrameRing', 'InferenceError', 'CheckpointError', 'CheckpointMismatch',
+    'SplitPipeline',
     'split_test_pipeline', 'pipeline_backend', 'load_weights', 'build_model', 'WindowRecognizer',
     'WindowPrediction', 'recognize_file', 'recognize_stream', 'ClassNames',
     'load_class_names', 'topk_columns', 'windows_table', 'write_windows_csv',

@@ -23,10 +23,12 @@ import numpy as np
 import torch
 
 from .windows import Window
+from ..engine.checkpoint import CheckpointError, CheckpointMismatch, load_exact
 from ..utils import EpicError
 
-__all__ = ['InferenceError', 'CheckpointMismatch', 'SplitPipeline', 'split_test_pipeline', 'pipeline_backend',
-           'load_weights', 'build_model', 'WindowRecognizer']
+__all__ = ['InferenceError', 'CheckpointError', 'CheckpointMismatch', 'SplitPipeline',
+           'split_test_pipeline', 'pipeline_backend', 'load_weights', 'build_model',
+           'WindowRecognizer']
 
 INITS = ('SegmentVideoInit', )
 DECODE = 'DecordDecode'
@@ -34,10 +36,6 @@ DECODE = 'DecordDecode'
 
 class InferenceError(EpicError, RuntimeError):
     """A config, checkpoint or device that cannot be used; one line, for users."""
-
-
-class CheckpointMismatch(InferenceError):
-    """The checkpoint's weights do not fit the model the config builds."""
 
 
 @dataclass(frozen=True)
@@ -70,47 +68,16 @@ def pipeline_backend(pipeline: Sequence[dict]) -> str:
     return split_test_pipeline(pipeline).init.get('backend', 'pyav')
 
 
-def _strip_prefix(state: dict, prefix: str = 'module.') -> dict:
-    if state and all(k.startswith(prefix) for k in state):
-        return {k[len(prefix):]: v for k, v in state.items()}
-    return state
-
-
-def load_weights(model: torch.nn.Module, checkpoint: str) -> dict:
+def load_weights(model: torch.nn.Module, checkpoint: str, config: Optional[str] = None) -> dict:
     """Load ``checkpoint`` into ``model``, refusing any missing, extra or reshaped weight.
 
     A checkpoint trained with another config (other classes, another
-    backbone) fails here with the first differences named, instead of
+    backbone) fails here with the first differences named
+    (:class:`CheckpointMismatch`, naming ``config`` too), instead of
     predicting from half-random weights. Returns the checkpoint's ``meta``.
     """
-    from mmengine.runner.checkpoint import CheckpointLoader
-    try:
-        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    except Exception as e:
-        raise InferenceError(f'cannot load checkpoint {checkpoint} ({type(e).__name__}: '
-                             f'{str(e).splitlines()[0][:200] if str(e) else ""})') from e
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise InferenceError(f'{checkpoint} holds no state_dict')
-    state = _strip_prefix(state)
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    extra = [k for k in state if k not in own]
-    shapes = [f'{k} {tuple(state[k].shape)} in the checkpoint, {tuple(v.shape)} in the model'
-              for k, v in own.items()
-              if k in state and hasattr(state[k], 'shape') and state[k].shape != v.shape]
-    if missing or extra or shapes:
-        parts = []
-        if shapes:
-            parts.append(f'{len(shapes)} shape(s) differ, e.g. {shapes[0]}')
-        if missing:
-            parts.append(f'{len(missing)} weight(s) missing, e.g. {missing[0]}')
-        if extra:
-            parts.append(f'{len(extra)} unexpected weight(s), e.g. {extra[0]}')
-        raise CheckpointMismatch(f'checkpoint {checkpoint} does not fit the config: '
-                                 + '; '.join(parts))
-    model.load_state_dict(state, strict=True)
-    return ckpt.get('meta', {}) or {}
+    loaded = load_exact(model, checkpoint, config)
+    return (loaded.get('meta', {}) if isinstance(loaded, dict) else {}) or {}
 
 
 def _check_device(device: str) -> torch.device:
@@ -139,7 +106,7 @@ def build_model(cfg, checkpoint: str, device: str = 'cpu') -> torch.nn.Module:
     if model_cfg.get('backbone', {}).get('pretrained'):
         model_cfg['backbone']['pretrained'] = None  # the checkpoint has every weight
     model = MODELS.build(model_cfg)
-    load_weights(model, checkpoint)
+    load_weights(model, checkpoint, getattr(cfg, 'filename', None))
     model.cfg = cfg
     return model.to(dev).eval()
 

@@ -73,7 +73,7 @@ def test_single_mode_refuses_epic_rows(tmp_path, clips):
     root, _ = clips
     ann = str(tmp_path / 'epic.txt')
     write_list(ann, [Segment('a.avi', 0, 9, 2, 5, 'P01_01_0')])
-    with pytest.raises(ValueError, match=r"epic.txt: P01_01_0 has a noun class \(5\)"):
+    with pytest.raises(ValueError, match=r"epic.txt:1: P01_01_0 has a noun class \(5\)"):
         build(ann, root)
     assert build(ann, root, label_mode='verb_noun')[0]['label'].tolist() == [2, 5]
 

@@ -149,7 +149,7 @@ def test_errors_are_one_line(setup, capsys, tmp_path):
                  f'checkpoint not found: {tmp_path}/none.pth')
     other = save_untrained_checkpoint(str(tmp_path / 'five_nouns.pth'), num_nouns=5)
     expect_error(capsys, [DEMO_CONFIG, other, video],
-                 'five_nouns.pth does not fit the config: 2 shape(s) differ')
+                 f'five_nouns.pth does not fit the config {DEMO_CONFIG}: 2 shape(s) differ')
     expect_error(capsys, [DEMO_CONFIG, ckpt, video, '--verb-classes', data['noun_csv']],
                  'has 12 verb classes but the model predicts 6')
     expect_error(capsys, [DEMO_CONFIG, ckpt, video, '--window', 1, '--stride', 2],
