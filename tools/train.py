@@ -11,13 +11,24 @@ import os.path as osp
 import sys
 from typing import List, Optional
 
-import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
+if __name__ == '__main__':  # first: SLURM may preempt a job while it imports torch
+    from epic_mmaction.utils.interrupts import guard_startup
+    guard_startup('train.py')  # SIGUSR1/SIGTERM before training: exit 3 (requeued)
+
+import epic_mmaction.plugin  # noqa: F401,E402  (stack fixes, registers every module)
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from epic_mmaction.engine import destroy_distributed, setup_cpu_distributed
+from epic_mmaction.datasets import fill_class_counts
+from epic_mmaction.engine import (destroy_distributed, hand_over_startup_signals,
+                                  setup_cpu_distributed)
+from epic_mmaction.engine.checkpoint import (FitCheckpointHook, check_checkpoint,
+                                             check_load_from)
+from epic_mmaction.engine.model_spec import model_spec
+from epic_mmaction.utils import UsageError
 from epic_mmaction.utils.cli import tool_main
+from epic_mmaction.utils.interrupts import EXIT_ABORTED, resume_command
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -99,13 +110,39 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def check_model_inputs(cfg: Config, config: str) -> None:
+    """Before the runner starts: the checkpoint to resume from fits the model
+    exactly, one to fine-tune from (load_from) everywhere but the head, and
+    the lists may only hold classes the head predicts (checked as they load)."""
+    spec = model_spec(cfg)
+    if cfg.get('load_from'):
+        if cfg.get('resume'):
+            check_checkpoint(cfg, cfg.load_from, config, spec)
+        else:
+            check_load_from(cfg, cfg.load_from, config, spec)
+    fill_class_counts(cfg, **spec.class_counts)
+
+
 @tool_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    if not osp.isfile(args.config):
+        raise UsageError(f'config not found: {args.config} (give a config file such as '
+                         'configs/x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py)')
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_model_inputs(cfg, args.config)
     setup_cpu_distributed(cfg)  # no CUDA: gloo, DDP without device ids
     runner = Runner.from_cfg(cfg)
-    runner.train()  # a PreemptionCheckpointHook stop exits with code 3
+    runner.register_hook(FitCheckpointHook())  # a replaced head: one log line
+    command = resume_command(__file__, sys.argv[1:] if argv is None else argv,
+                             cfg.work_dir, cfg.launcher)
+    hand_over_startup_signals(runner, command)
+    try:
+        runner.train()  # a PreemptionCheckpointHook stop (signal, Ctrl-C) exits with code 3
+    except KeyboardInterrupt:  # Ctrl-C before training, or a second one during it
+        print('train.py: interrupted by Ctrl-C; to continue from the last saved '
+              f'checkpoint (if any): {command}', file=sys.stderr)
+        return EXIT_ABORTED
     destroy_distributed()  # gloo may abort at exit otherwise (pytorch#190489)
     return 0
 

@@ -39,15 +39,18 @@ def list_ids(lists: str, split: str = 'train') -> List[str]:
 def write_probe_config(path: str, epochs: int, batch_size: int = 2,
                        num_workers: int = 1, val_interval: int = 0,
                        val_batch_size: int = 2, val_workers: int = 0,
-                       signal_at: dict = None) -> str:
+                       signal_at: dict = None, pause_at: dict = None,
+                       max_keep_ckpts: int = 5, extra_imports=()) -> str:
     """The demo config, a few iterations, the shard probe on every rank
-    (``signal_at``: see ShardProbeHook); validation after the last epoch
-    unless ``val_interval``."""
+    (``signal_at``, ``pause_at``: see ShardProbeHook); validation after the
+    last epoch unless ``val_interval``."""
     text = f"""_base_ = [{DEMO_CONFIG!r}]
-custom_imports = dict(imports=['epic_mmaction.plugin', 'tests.slurm.shard_probe'],
+custom_imports = dict(imports={['epic_mmaction.plugin', 'tests.slurm.shard_probe',
+                                *extra_imports]!r},
                       allow_failed_imports=False)
 custom_hooks = [dict(type='PreemptionCheckpointHook'),
-                dict(type='ShardProbeHook', signal_at={signal_at!r})]
+                dict(type='ShardProbeHook', signal_at={signal_at!r},
+                     pause_at={pause_at!r})]
 train_dataloader = dict(batch_size={batch_size}, num_workers={num_workers},
                         persistent_workers={num_workers > 0})
 val_dataloader = dict(batch_size={val_batch_size}, num_workers={val_workers},
@@ -55,7 +58,8 @@ val_dataloader = dict(batch_size={val_batch_size}, num_workers={val_workers},
 test_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)
 train_cfg = dict(max_epochs={epochs}, val_interval={val_interval or epochs})
 default_hooks = dict(logger=dict(interval=1),
-                     checkpoint=dict(interval=1, max_keep_ckpts=5, save_best=None))
+                     checkpoint=dict(interval=1, max_keep_ckpts={max_keep_ckpts},
+                                     save_best=None))
 """
     with open(path, 'w') as f:
         f.write(text)

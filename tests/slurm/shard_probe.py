@@ -5,12 +5,17 @@
 per checkpoint this rank wrote (``before_save_checkpoint`` runs inside
 ``Runner.save_checkpoint``, which mmengine runs on rank 0 only). Imported by
 the test configs through ``custom_imports`` (PYTHONPATH = the repository).
+
+``pause_at`` holds the run at a fixed point until the test has sent its signals
+(the moment is then deterministic): the probe creates ``probe/paused`` and waits
+for ``probe/release``, once per work dir.
 """
 import json
 import math
 import os
 import os.path as osp
 import signal
+import time
 
 from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
@@ -23,8 +28,25 @@ class ShardProbeHook(Hook):
     process sends itself that signal once, after that batch (rank 0 only)."""
     priority = 'VERY_HIGH'  # record the batch before anything can stop the run
 
-    def __init__(self, signal_at=None):
+    def __init__(self, signal_at=None, pause_at=None):
         self.signal_at = dict(signal_at) if signal_at else None
+        self.pause_at = dict(pause_at) if pause_at else None
+
+    def _maybe_pause(self, runner, stage, batch_idx=None) -> None:
+        at = self.pause_at
+        if not at or at['stage'] != stage or self.rank != 0 or (
+                stage != 'before_run' and (at['epoch'], at['batch']) != (runner.epoch, batch_idx)):
+            return
+        folder = osp.dirname(self.path)
+        paused, release = osp.join(folder, 'paused'), osp.join(folder, 'release')
+        if osp.exists(paused):
+            return  # paused once already (an earlier run in this work dir)
+        self.pause_at = None
+        self._write(event='pause', stage=stage, epoch=runner.epoch, batch=batch_idx)
+        open(paused, 'w').close()
+        deadline = time.time() + 300  # a test that died: do not hang forever
+        while not osp.exists(release) and time.time() < deadline:
+            time.sleep(0.05)  # the test's signals are handled here
 
     def _maybe_signal(self, runner, stage, batch_idx) -> None:
         at = self.signal_at
@@ -38,6 +60,7 @@ class ShardProbeHook(Hook):
         self.rank, self.world_size = get_dist_info()
         os.makedirs(osp.join(runner.work_dir, 'probe'), exist_ok=True)
         self.path = osp.join(runner.work_dir, 'probe', f'rank{self.rank}.jsonl')
+        self._maybe_pause(runner, 'before_run')
 
     def before_train(self, runner) -> None:  # after the checkpoint is resumed
         self._write(event='start', epoch=runner.epoch, resumed_iter=runner.iter)
@@ -55,6 +78,7 @@ class ShardProbeHook(Hook):
                     ids=ids, losses=losses,
                     finite=all(math.isfinite(v) for v in losses.values()))
         self._maybe_signal(runner, 'train', batch_idx)
+        self._maybe_pause(runner, 'train', batch_idx)
 
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self._maybe_signal(runner, 'val', batch_idx)

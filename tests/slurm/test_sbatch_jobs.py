@@ -130,8 +130,11 @@ def test_train_sbatch_ddp_requeues_itself_on_time_limit_signal(ddp_run, demo_dat
     stop_epoch = (stop_iter - 1) // per_epoch  # the epoch it stopped in (0-based)
     assert sorted(saved[0]) == sorted([(stop_epoch, stop_iter), (1, per_epoch),
                                        (2, 2 * per_epoch)]), saved
+    # the interruption checkpoint is pruned once a newer one is saved
     files = sorted(n for n in os.listdir(work) if n.endswith('.pth'))
-    assert files == sorted([f'iter_{stop_iter}.pth', 'epoch_1.pth', 'epoch_2.pth']), files
+    assert files == ['epoch_1.pth', 'epoch_2.pth'], files
+    assert f'removed the interruption checkpoint {osp.join(work, f"iter_{stop_iter}.pth")}' \
+        in log, log
     with open(osp.join(work, 'last_checkpoint')) as f:
         assert f.read().strip() == osp.join(work, 'epoch_2.pth')
     for text in ('SIGUSR1 received: saving', f'requeueing job {job}',
@@ -194,6 +197,40 @@ def test_train_sbatch_survives_batch_signal_requeue_and_cancel(slurm_cluster, jo
     assert osp.isfile(osp.join(work, 'epoch_2.pth'))
     with open(osp.join(work, 'last_checkpoint')) as f:
         assert f.read().strip() == osp.join(work, 'epoch_2.pth')
+
+
+@pytest.mark.slow
+def test_train_sbatch_requeues_a_job_signalled_during_start_up(slurm_cluster, job_env,
+                                                               demo_data, tmp_path):
+    """The time-limit warning while the job still loads its config (held there
+    by tests/slurm/startup_probe.py): exit 3, the job requeues itself, the
+    requeued run starts from scratch and finishes."""
+    out_dir, work, hold = str(tmp_path / 'out'), str(tmp_path / 'work'), str(tmp_path / 'hold')
+    config = write_probe_config(str(tmp_path / 'probe.py'), epochs=1, num_workers=0,
+                                extra_imports=['tests.slurm.startup_probe'])
+    env = dict(job_env, EPIC_TEST_STARTUP_PAUSE=hold)
+    job = submit(slurm_cluster, env, out_dir, 'train.sbatch', config, '--work-dir', work,
+                 opts=['-c', '1'])
+    deadline = time.time() + 240
+    while not osp.exists(osp.join(hold, 'loading')):
+        assert time.time() < deadline, logs(out_dir, work, job)
+        assert slurm_cluster.job(job)['JobState'] in (
+            'PENDING', 'RUNNING', 'CONFIGURING'), logs(out_dir, work, job)
+        time.sleep(0.2)
+    slurm_cluster.run('scancel', '--signal=USR1', job)
+    while 'before training started' not in logs(out_dir, work, job, lines=None):
+        assert time.time() < deadline, logs(out_dir, work, job)
+        time.sleep(0.2)
+    open(osp.join(hold, 'release'), 'w').close()  # the requeued run goes through
+    info = wait_done(slurm_cluster, job, out_dir, work)
+    log = logs(out_dir, work, job, lines=None)
+    assert info['Restarts'] == '1' and info['ExitCode'] == '0:0', log
+    for text in ('SIGUSR1 before training started (nothing to save yet): exiting with code 3',
+                 f'requeueing job {job}', 'starting from the beginning', 'training finished'):
+        assert text in log, f'{text!r} not in the log\n{log}'
+    starts = [r for r in read_probe(work)[0] if r['event'] == 'start']
+    assert [r['resumed_iter'] for r in starts] == [0], starts  # one run trained
+    assert sorted(n for n in os.listdir(work) if n.endswith('.pth')) == ['epoch_1.pth']
 
 
 @pytest.mark.slow

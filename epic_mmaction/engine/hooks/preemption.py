@@ -22,10 +22,23 @@ Where the run stops:
 
 Signals are checked (and, when distributed, agreed on with one tiny all-reduce)
 every ``check_interval`` iterations, so all ranks stop at the same iteration.
-They are caught from ``before_train`` to ``after_train`` only: testing, model
-building and checkpoint loading stay killable by them. Data loader workers
-ignore them unless the main process sends them (SLURM signals every process of
-a step; torch's workers would die on SIGTERM and take the run down).
+They are caught from ``before_train`` to ``after_train`` only; before that,
+``tools/train.py``'s start-up guard (:mod:`epic_mmaction.utils.interrupts`)
+ends the run at once with the same exit code (nothing trained, nothing saved),
+so a job preempted while starting is requeued too. Data loader workers ignore
+them unless the main process sends them (SLURM signals every process of a step;
+torch's workers would die on SIGTERM and take the run down).
+
+**Ctrl-C** (SIGINT, ``ctrl_c=True``): the first one stops the same way (checkpoint
+at the next iteration boundary, exit code 3, the resume command in the log);
+a second one raises ``KeyboardInterrupt`` at once, without a checkpoint. The
+workers ignore the terminal's SIGINT too (it reaches the whole process group).
+
+**Pruning**: when ``CheckpointHook.max_keep_ckpts > 0``, a checkpoint saved by
+this hook is a resume point only: it is removed once a newer checkpoint is saved
+(by ``CheckpointHook`` or by a later interruption), never while
+``last_checkpoint`` names it. The paths are kept in the message hub
+(``epic_interruption_checkpoints``), which checkpoints carry over a resume.
 """
 import itertools
 import logging
@@ -41,12 +54,14 @@ from mmengine.logging import print_log
 from mmaction.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop
 
+from epic_mmaction.utils.interrupts import (EXIT_RESUMABLE, StartupInterrupted,
+                                            active_guard)
 from ..dist import destroy_distributed
 
-#: exit code of a run stopped by a signal after saving its checkpoint
-EXIT_RESUMABLE = 3
 #: checkpoint meta key: where in its epoch an interrupted run stopped
 META_KEY = 'epic_interrupted'
+#: message hub key: the checkpoints this hook saved that are not pruned yet
+INFO_KEY = 'epic_interruption_checkpoints'
 
 
 class TrainingInterrupted(SystemExit):
@@ -125,6 +140,8 @@ class PreemptionCheckpointHook(Hook):
         check_interval: check every this many iterations (one all-reduce of one
             number when distributed). Defaults to 1.
         exit_code: exit status once the checkpoint is saved. Defaults to 3.
+        ctrl_c: also stop on the first Ctrl-C (SIGINT) with a checkpoint; a
+            second Ctrl-C aborts without one. Defaults to True.
         save_optimizer, save_param_scheduler: as ``CheckpointHook``'s; by default
             taken from the runner's ``CheckpointHook`` (both True without one).
     """
@@ -135,9 +152,12 @@ class PreemptionCheckpointHook(Hook):
                  signals: Sequence[Union[int, str]] = ('SIGUSR1', 'SIGTERM'),
                  check_interval: int = 1,
                  exit_code: int = EXIT_RESUMABLE,
+                 ctrl_c: bool = True,
                  save_optimizer: Optional[bool] = None,
                  save_param_scheduler: Optional[bool] = None):
         self.signals = [_signal_number(s) for s in signals]
+        if ctrl_c and signal.SIGINT not in self.signals:
+            self.signals.append(int(signal.SIGINT))
         if check_interval < 1:
             raise ValueError(f'check_interval must be >= 1, got {check_interval}')
         self.check_interval = check_interval
@@ -145,7 +165,12 @@ class PreemptionCheckpointHook(Hook):
         self.save_optimizer = save_optimizer
         self.save_param_scheduler = save_param_scheduler
         self.received: Optional[int] = None
+        self._sigints = 0
+        self._saved = False  # the stop's checkpoint is written
+        #: printed when the run stops; set by tools/train.py (its real arguments)
+        self.resume_command: Optional[str] = None
         self._previous: Dict[int, object] = {}
+        self._seen_ckpt: Optional[str] = None
         self._training = False
         self._resume_info: Optional[dict] = None
         self._skip: Optional[tuple] = None  # (batch_sampler, original sampler)
@@ -153,24 +178,42 @@ class PreemptionCheckpointHook(Hook):
 
     # -- signals ---------------------------------------------------------------
     def _handle(self, signum, frame) -> None:  # noqa: ARG002
+        # os.write, not print: the interrupted code may be writing to stderr
+        if signum == signal.SIGINT:
+            self._sigints += 1
+            if self._sigints > 1:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                os.write(2, b'\nCtrl-C again: aborting (the checkpoint is saved)\n'
+                         if self._saved else
+                         b'\nCtrl-C again: aborting without a checkpoint\n')
+                raise KeyboardInterrupt
+            os.write(2, b'\nCtrl-C: saving a checkpoint after this iteration, then '
+                        b'stopping (press Ctrl-C again to abort without saving)\n')
         if self.received is None:
             self.received = signum
 
     def _install(self) -> None:
-        """Catch the signals (training only: testing stays killable by them)."""
-        self.received = None
+        """Catch the signals (training only: testing stays killable by them),
+        taking them over from tools/train.py's start-up guard."""
+        self.received, self._sigints, self._saved = None, 0, False
+        guard = active_guard()
         for signum in self.signals:
             try:
-                self._previous[signum] = signal.signal(signum, self._handle)
+                previous = signal.signal(signum, self._handle)
             except ValueError:  # not the main thread: nothing to install
                 print_log('PreemptionCheckpointHook: not in the main thread, '
                           'signals are not caught', logger='current',
                           level=logging.WARNING)
                 break
+            if guard is not None and guard.owns(previous):
+                previous = guard.original(signum)
+            self._previous[signum] = previous
+        if guard is not None:
+            guard.release()  # the signals this hook does not catch get their own back
 
     def _restore(self) -> None:
         for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
         self._previous.clear()
 
     def _agreed_signal(self, runner) -> Optional[int]:
@@ -197,8 +240,13 @@ class PreemptionCheckpointHook(Hook):
                                                            self.signals)
 
     def before_train(self, runner) -> None:
+        guard = active_guard()
+        if guard is not None and guard.received is not None:
+            # the start-up guard's exit was swallowed somewhere: exit now
+            raise StartupInterrupted(signal.Signals(guard.received).name, guard.exit_code)
         self._training = True
         self._install()
+        self._seen_ckpt = getattr(self._checkpoint_hook(runner), 'last_ckpt', None)
         if self._previous:  # data loader workers start later, in the loops
             self._protect_workers(runner.train_dataloader)
             val_loop = getattr(runner, '_val_loop', None)
@@ -238,10 +286,48 @@ class PreemptionCheckpointHook(Hook):
             batch_sampler.sampler = sampler
             self._skip = None
         self._epoch_offset = 0
+        self._prune_after_regular_save(runner)
+
+    # -- pruning ---------------------------------------------------------------
+    @staticmethod
+    def _last_checkpoint(runner) -> Optional[str]:
+        try:
+            with open(osp.join(runner.work_dir, 'last_checkpoint')) as f:
+                return f.read().strip() or None
+        except OSError:
+            return None
+
+    def _prune(self, runner, keep: Optional[str] = None) -> None:
+        """Remove the checkpoints this hook saved that a newer one supersedes
+        (as ``max_keep_ckpts`` does for ``CheckpointHook``'s own), never the one
+        ``last_checkpoint`` names, nor ``keep``."""
+        hook = self._checkpoint_hook(runner)
+        if hook is None or getattr(hook, 'max_keep_ckpts', -1) <= 0:
+            return  # the others are all kept too
+        paths = list(runner.message_hub.get_info(INFO_KEY) or [])
+        if not paths:
+            return
+        needed = {osp.abspath(p) for p in (keep, self._last_checkpoint(runner)) if p}
+        kept = []
+        for path in paths:
+            if osp.abspath(path) in needed:
+                kept.append(path)
+            elif is_main_process() and osp.isfile(path):
+                os.remove(path)
+                runner.logger.info(f'removed the interruption checkpoint {path} '
+                                   '(a newer checkpoint supersedes it)')
+        runner.message_hub.update_info(INFO_KEY, kept)
+
+    def _prune_after_regular_save(self, runner) -> None:
+        last = getattr(self._checkpoint_hook(runner), 'last_ckpt', None)
+        if last is not None and last != self._seen_ckpt:  # CheckpointHook just saved
+            self._seen_ckpt = last
+            self._prune(runner)
 
     # -- stopping --------------------------------------------------------------
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
+        self._prune_after_regular_save(runner)
         if (runner.iter + 1) % self.check_interval:
             return
         signum = self._agreed_signal(runner)
@@ -281,6 +367,23 @@ class PreemptionCheckpointHook(Hook):
                 return hook
         return None
 
+    @staticmethod
+    def _save(runner, out_dir: str, filename: str, **kwargs) -> None:
+        """``runner.save_checkpoint`` into a hidden file renamed into place: a
+        second Ctrl-C (or SIGKILL) while saving leaves no truncated checkpoint."""
+        if not osp.isdir(out_dir):  # not a local directory (a remote backend)
+            runner.save_checkpoint(out_dir, filename, **kwargs)
+            return
+        tmp = f'.{filename}.tmp'
+        try:
+            runner.save_checkpoint(out_dir, tmp, **kwargs)  # rank 0 only (master_only)
+            if is_main_process():
+                os.replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+        except BaseException:
+            if is_main_process() and osp.exists(osp.join(out_dir, tmp)):
+                os.remove(osp.join(out_dir, tmp))
+            raise
+
     def _stop(self, runner, signum: int, batches: Optional[int]) -> None:
         """Save (rank 0), update ``last_checkpoint``, wait for rank 0, exit."""
         signame = signal.Signals(signum).name
@@ -308,22 +411,30 @@ class PreemptionCheckpointHook(Hook):
         if save_scheduler is None:
             save_scheduler = getattr(hook, 'save_param_scheduler', True)
         path = osp.join(out_dir, filename)
-        if batches is None and getattr(hook, 'last_ckpt', None) == path:
-            # CheckpointHook saved this very state before the validation
-            runner.logger.info(f'{signame} received: {path} is saved ({where}); stopping')
+        label = 'SIGINT (Ctrl-C)' if signum == signal.SIGINT else signame
+        if getattr(hook, 'last_ckpt', None) == path:
+            # CheckpointHook saved this very state (before the validation, or
+            # at this iteration of an iteration-based loop)
+            runner.logger.info(f'{label} received: {path} is saved ({where}); stopping')
         else:
-            runner.logger.info(f'{signame} received: saving {path} ({where}) and stopping')
-            runner.save_checkpoint(out_dir, filename, save_optimizer=save_optimizer,
-                                   save_param_scheduler=save_scheduler, meta=meta,
-                                   by_epoch=by_epoch,
-                                   backend_args=getattr(hook, 'backend_args', None))
+            runner.logger.info(f'{label} received: saving {path} ({where}) and stopping')
+            # listed before saving, so that the checkpoint lists itself (resumes prune it)
+            runner.message_hub.update_info(
+                INFO_KEY, list(runner.message_hub.get_info(INFO_KEY) or []) + [path])
+            self._save(runner, out_dir, filename, save_optimizer=save_optimizer,
+                       save_param_scheduler=save_scheduler, meta=meta, by_epoch=by_epoch,
+                       backend_args=getattr(hook, 'backend_args', None))
         if is_main_process():
             with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
                 f.write(path)
+        self._saved = True
+        self._prune(runner, keep=path)
         barrier()  # no rank leaves before rank 0 has written the checkpoint
         self._stop_workers(runner)
-        runner.logger.info(f'checkpoint saved; exiting with code {self.exit_code} '
-                           '(resume with tools/train.py --resume)')
+        command = self.resume_command or (
+            f'tools/train.py CONFIG --work-dir {runner.work_dir} --resume')
+        runner.logger.info(f'checkpoint saved; exiting with code {self.exit_code}. '
+                           f'Resume with: {command}')
         self._training = False
         self._restore()
         runner.call_hook('after_run')  # close the visualizer/loggers as a finished run does
@@ -332,3 +443,23 @@ class PreemptionCheckpointHook(Hook):
         except Exception:  # noqa: BLE001  (exiting anyway)
             pass
         raise TrainingInterrupted(signame, path, self.exit_code)
+
+
+def hand_over_startup_signals(runner, resume_command: Optional[str] = None) -> None:
+    """Called by tools/train.py once the runner is built: the run's
+    :class:`PreemptionCheckpointHook` (if any) prints ``resume_command`` when it
+    stops and takes the start-up guard's signals over in ``before_train``;
+    without one the guard is released now (training is then not protected)."""
+    hooks = [h for h in runner.hooks if isinstance(h, PreemptionCheckpointHook)]
+    for hook in hooks:
+        hook.resume_command = resume_command
+    guard = active_guard()
+    if guard is None:
+        return
+    if guard.received is not None:  # the guard's exit was swallowed somewhere
+        raise StartupInterrupted(signal.Signals(guard.received).name, guard.exit_code)
+    if not hooks:
+        guard.release()
+        print_log('no PreemptionCheckpointHook in the config: a SIGTERM/SIGUSR1 '
+                  'during training kills the run without a checkpoint',
+                  logger='current', level=logging.WARNING)
