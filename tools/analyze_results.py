@@ -194,6 +194,7 @@ def analyze(args: argparse.Namespace) -> List[str]:
         raise UsageError(f'--top-n and --top-k must be >= 1, got {args.top_n}, '
                          f'{args.top_k}')
     results = load_any_results(args.results)
+    results.check_scores(args.results)  # probabilities, not logits
     if isinstance(results, ClipResults):
         return analyze_clips(args, results)
     return analyze_epic(args, results)

@@ -2,8 +2,10 @@
 
 RESULTS are results .npz files (tools/test.py --dump), submission .pt files or
 leaderboard zips; several are ensembled. Labels come from the ground-truth
-CSV, which every RESULTS must cover. Prints the leaderboard's table, the
-numbers of the training metric.
+CSV, which every RESULTS must cover. RESULTS must hold probabilities over
+97 verbs and 300 nouns (EPIC-KITCHENS-100; --num-verbs/--num-nouns for other
+data, e.g. the synthetic demo). Prints the leaderboard's table, the numbers of
+the training metric.
 
 Example::
 
@@ -21,8 +23,9 @@ from typing import List, Optional
 
 from epic_mmaction.evaluation import (read_tail_nouns, read_tail_verbs,
                                       read_unseen_participants, summary_table)
-from epic_mmaction.export import (ENSEMBLE_MODES, ensemble, evaluate_results,
-                                  load_any, normalise_weights, read_ground_truth)
+from epic_mmaction.export import (ENSEMBLE_MODES, NUM_NOUNS, NUM_VERBS, ensemble,
+                                  evaluate_results, load_any, normalise_weights,
+                                  read_ground_truth)
 from epic_mmaction.utils.fileio import atomic_write
 from epic_mmaction.utils.cli import tool_main
 
@@ -43,6 +46,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--ensemble', choices=ENSEMBLE_MODES, default='prob',
                    help='average probabilities or log-probabilities. Defaults to '
                    '%(default)s')
+    p.add_argument('--num-verbs', type=int, default=NUM_VERBS, help='verb classes each '
+                   'RESULTS must have. Defaults to %(default)s')
+    p.add_argument('--num-nouns', type=int, default=NUM_NOUNS, help='noun classes each '
+                   'RESULTS must have. Defaults to %(default)s')
     p.add_argument('--json', help='also write the metrics to this JSON file')
     return p.parse_args(argv)
 
@@ -55,7 +62,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     tail_verbs = read_tail_verbs(args.tail_verbs) if args.tail_verbs else None
     tail_nouns = read_tail_nouns(args.tail_nouns) if args.tail_nouns else None
     unseen = read_unseen_participants(args.unseen) if args.unseen else None
-    loaded = [load_any(path) for path in args.results]
+    loaded = [load_any(path, args.num_verbs, args.num_nouns) for path in args.results]
     combined = ensemble(loaded, weights, mode=args.ensemble, names=args.results)
     where = (args.results[0] if len(args.results) == 1 else
              f'the {args.ensemble} ensemble of {", ".join(args.results)}')

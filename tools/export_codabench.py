@@ -53,7 +53,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     weights = normalise_weights(args.weights, len(args.results))
     split_ids = read_split_ids(args.split_csv)
-    loaded = [load_any(path) for path in args.results]
+    loaded = [load_any(path, args.num_verbs, args.num_nouns) for path in args.results]
     combined = ensemble(loaded, weights, mode=args.ensemble, names=args.results)
     where = (args.results[0] if len(args.results) == 1 else
              f'the {args.ensemble} ensemble of {", ".join(args.results)}')

@@ -26,15 +26,22 @@ Reproduces the official scorer, ``epic-kitchens/C1-Action-Recognition``
   them and as the leaderboard shows them.
 
 Our heads output probabilities, so :func:`compute_epic_metrics` passes
-``log(prob)`` to the official routine (as the Codabench export writes them):
-the softmax over the top-n log-probabilities gives the probabilities
-renormalised over the top-n, so actions rank by ``p(verb) * p(noun)``, and
-verb/noun ranks are those of the probabilities. Work is done in float64.
+:func:`log_probabilities` to the official routine, exactly what the Codabench
+export writes: the softmax over the top-n log-probabilities gives the
+probabilities renormalised over the top-n, so actions rank by
+``p(verb) * p(noun)``, and verb/noun ranks are those of the probabilities. A
+probability of exactly 0 becomes :data:`LOG_FLOOR` in both, not ``-inf``
+here and a finite floor there: with ``-inf`` every pair with a zero would
+tie at product 0, while the leaderboard ranks those pairs by the other
+factor, and action top-5 differed. Work is done in float64.
 
 Not in the official scorer: **mean class accuracy** (verb and noun), the
-mean over the classes present in the ground truth of each class's top-1
-recall, as MMAction2's ``mean_class_accuracy`` and the EPIC-55 leaderboard
-define it.
+unweighted mean, over the classes present in the labels, of each class's
+top-1 recall (a mean per-class recall). Classes that are only predicted do not
+count (MMAction2's ``mean_class_accuracy`` averages over the classes present or
+predicted, a class only predicted counting 0, so the two agree only when every
+predicted class is present), and every class present counts (the EPIC-55
+leaderboard used only many-shot classes).
 
 Subsets with no segments (e.g. no unseen participant among the segments) are
 left out of the result instead of raising, as the official script does for
@@ -50,6 +57,11 @@ from ..utils import EpicError
 ACTION_VERB_MULTIPLIER = 1000
 ACTION_TOP_N = 100
 TASKS = ('verb', 'noun', 'action')
+#: ``log`` of the smallest normal float64: what a probability of 0 becomes, in
+#: the metric and in the Codabench export alike. Finite (JSON has no
+#: ``-Infinity``), below ``log`` of any float32 probability > 0 (>= -103.3), so no
+#: ranking changes, and averages of logs stay finite.
+LOG_FLOOR = float(np.log(np.finfo(np.float64).tiny))
 SUBSETS = ('unseen', 'tail')
 _ACTION_CHUNK = 512  # segments ranked at once: bounds the [chunk, 97 * 100] products
 
@@ -59,6 +71,12 @@ class EpicCsvError(EpicError, ValueError):
 
 
 # --- the official routine ------------------------------------------------------
+
+
+def log_probabilities(probs: np.ndarray) -> np.ndarray:
+    """``log(probs)`` in float64, with 0 mapped to :data:`LOG_FLOOR`."""
+    probs = np.asarray(probs, dtype=np.float64)
+    return np.log(np.maximum(probs, np.finfo(np.float64).tiny))
 
 
 def action_ids(verbs: Union[int, np.ndarray],
@@ -193,7 +211,10 @@ def action_ranks(verb_scores: np.ndarray, noun_scores: np.ndarray,
 
 
 def mean_class_accuracy(ranks: np.ndarray, labels: np.ndarray) -> float:
-    """Mean over the classes in ``labels`` of their top-1 recall (not official)."""
+    """Mean over the classes present in ``labels`` of their top-1 recall.
+
+    Not official; classes that are only predicted are left out.
+    """
     predictions = np.asarray(ranks)[:, 0]
     labels = np.asarray(labels)
     if len(labels) == 0:
@@ -303,8 +324,8 @@ def compute_epic_metrics(verb_scores: np.ndarray,
                          f'ranks {ACTION_TOP_N} actions), got {topk}')
     labels['action'] = action_ids(labels['verb'], labels['noun'])
 
-    with np.errstate(divide='ignore'):  # log(0) = -inf ranks last, as it should
-        log_verb, log_noun = np.log(verb_scores), np.log(noun_scores)
+    # the export's scores: the leaderboard ranks exactly these
+    log_verb, log_noun = log_probabilities(verb_scores), log_probabilities(noun_scores)
     ranks = {'verb': scores_to_ranks(log_verb), 'noun': scores_to_ranks(log_noun),
              'action': action_ranks(log_verb, log_noun)}
 
@@ -332,7 +353,7 @@ def compute_epic_metrics(verb_scores: np.ndarray,
 
 def _read_column(path: str, column: str) -> List[str]:
     try:
-        f = open(path, newline='', encoding='utf-8')
+        f = open(path, newline='', encoding='utf-8-sig')  # spreadsheets add a BOM
     except OSError as e:
         raise EpicCsvError(f'cannot read {path}: {e.strerror}') from e
     with f:

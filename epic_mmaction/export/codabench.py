@@ -19,8 +19,13 @@ them, so ranks and action scores are exactly those of our own metric. float64
 keeps them exact (JSON writes float64 anyway), so the leaderboard ranks as
 :func:`~epic_mmaction.evaluation.compute_epic_metrics` does on the results.
 
-Everything is validated before anything is written; outputs are written
-atomically and never overwritten without ``force``.
+Everything is validated before anything is written; outputs are never
+overwritten without ``force``. :func:`export_submission` writes both files to
+temporaries and renames them into place together
+(:func:`~epic_mmaction.utils.fileio.atomic_outputs`), so a run killed at any
+point (time limit, OOM, ``scancel``) leaves the previous pair or the new one,
+never a new ``submission.pt`` beside an old zip; the next run removes the
+temporaries a killed one left.
 """
 import json
 import os.path as osp
@@ -32,10 +37,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from ..annotations.records import read_narrations
-from ..results.epic_results import UNLABELLED, EpicResults, ResultsFileError, load_results
-from ..utils.fileio import atomic_write
-from .scores import log_probabilities, softmax_rows
+from ..results.epic_results import (EPIC100_NUM_NOUNS, EPIC100_NUM_VERBS, UNLABELLED,
+                                    EpicResults, ResultsFileError, load_results)
 from ..utils import EpicError
+from ..utils.fileio import atomic_outputs, remove_stale_temps
+from .scores import log_probabilities, softmax_rows
 
 __all__ = [
     'NUM_VERBS', 'NUM_NOUNS', 'SUBMISSION_VERSION', 'CHALLENGE', 'JSON_NAME',
@@ -45,8 +51,8 @@ __all__ = [
     'results_from_submission', 'load_submission', 'load_any'
 ]
 
-NUM_VERBS = 97
-NUM_NOUNS = 300
+NUM_VERBS = EPIC100_NUM_VERBS
+NUM_NOUNS = EPIC100_NUM_NOUNS
 SUBMISSION_VERSION = '0.2'
 CHALLENGE = 'action_recognition'
 JSON_NAME = 'test.json'
@@ -90,29 +96,24 @@ def read_split_ids(csv_path: str) -> np.ndarray:
 
 def _check_scores(results: EpicResults, where: str, num_verbs: Optional[int] = None,
                   num_nouns: Optional[int] = None) -> None:
-    """Shapes, class counts, finite non-negative probabilities."""
+    """Shapes, class counts, finite probabilities (the checks evaluation shares)."""
     n = len(results.narration_id)
-    for key, num in (('verb_score', num_verbs), ('noun_score', num_nouns)):
+    for key in ('verb_score', 'noun_score'):
         scores = np.asarray(getattr(results, key))
         if scores.ndim != 2 or len(scores) != n:
             raise SubmissionError(f'{where}: {key} must be [{n}, classes], got '
                                   f'{scores.shape}')
-        if num is not None and scores.shape[1] != num:
-            flag = '--num-verbs' if key == 'verb_score' else '--num-nouns'
-            raise SubmissionError(f'{where}: {key} has {scores.shape[1]} classes, the '
-                                  f'challenge has {num} ({flag})')
         bad = ~np.isfinite(scores).all(axis=1)
         if bad.any():
             raise SubmissionError(f'{where}: {key} of {int(bad.sum())} narrations is not '
                                   f'finite (NaN/inf), e.g. '
                                   f'{_ids(results.narration_id[bad])}')
-        bad = (scores < 0).any(axis=1)
-        if bad.any():
-            raise SubmissionError(f'{where}: {key} of {int(bad.sum())} narrations is '
-                                  'negative (results hold probabilities), e.g. '
-                                  f'{_ids(results.narration_id[bad])}')
     if n == 0:
         raise SubmissionError(f'{where}: no narrations')
+    try:
+        results.check_scores(where, num_verbs, num_nouns)
+    except ResultsFileError as e:
+        raise SubmissionError(str(e)) from None
 
 
 def check_against_split(results: EpicResults, split_ids: Sequence[str],
@@ -178,20 +179,25 @@ def _refuse_existing(paths: Sequence[str], force: bool) -> None:
                                   'overwrite it')
 
 
-def write_submission_pt(path: str, results: EpicResults,
-                        force: bool = False) -> Submission:
-    """Write the official list format with ``torch.save`` (see module docstring)."""
+def _save_pt(path: str, submission: Submission) -> None:
     import torch  # only here and in _read_pt: the checks and the zip need none
 
-    submission = to_submission(results, where=path)
-    _refuse_existing([path], force)
     # rows (views) of one [N, C] tensor: one storage, not N; smaller, faster to load
     verbs = torch.from_numpy(np.ascontiguousarray(submission.verb_output))
     nouns = torch.from_numpy(np.ascontiguousarray(submission.noun_output))
     entries = [{'narration_id': nid, 'verb_output': verbs[i], 'noun_output': nouns[i]}
                for i, nid in enumerate(submission.narration_id.tolist())]
-    with atomic_write(path, 'wb') as f:
+    with open(path, 'wb') as f:
         torch.save(entries, f)
+
+
+def write_submission_pt(path: str, results: EpicResults,
+                        force: bool = False) -> Submission:
+    """Write the official list format with ``torch.save`` (see module docstring)."""
+    submission = to_submission(results, where=path)
+    _refuse_existing([path], force)
+    with atomic_outputs([path]) as (tmp, ):
+        _save_pt(tmp, submission)
     return submission
 
 
@@ -225,13 +231,17 @@ def write_leaderboard_zip(path: str, results: EpicResults, sls_pt: int = 2,
     sls = _check_sls(dict(sls_pt=sls_pt, sls_tl=sls_tl, sls_td=sls_td))
     submission = to_submission(results, where=path)
     _refuse_existing([path], force)
-    with atomic_write(path, 'wb') as f:
-        with zipfile.ZipFile(f, 'w', compression=zipfile.ZIP_DEFLATED,
-                             compresslevel=ZIP_COMPRESSLEVEL) as zf:
-            with zf.open(JSON_NAME, 'w') as member:
-                for chunk in _json_chunks(submission, sls):
-                    member.write(chunk.encode('utf-8'))
+    with atomic_outputs([path]) as (tmp, ):
+        _save_zip(tmp, submission, sls)
     return submission
+
+
+def _save_zip(path: str, submission: Submission, sls: Dict[str, int]) -> None:
+    with zipfile.ZipFile(path, 'w', compression=zipfile.ZIP_DEFLATED,
+                         compresslevel=ZIP_COMPRESSLEVEL) as zf:
+        with zf.open(JSON_NAME, 'w') as member:
+            for chunk in _json_chunks(submission, sls):
+                member.write(chunk.encode('utf-8'))
 
 
 def export_submission(out_dir: str, results: EpicResults, split_ids: Sequence[str], *,
@@ -243,19 +253,23 @@ def export_submission(out_dir: str, results: EpicResults, split_ids: Sequence[st
     """Check ``results`` against the split, then write both submission files.
 
     Nothing is written unless every check passes, including that neither
-    output exists (unless ``force``). Returns ``{'pt': path, 'zip': path}``.
+    output exists (unless ``force``). Both files appear together or not at all
+    (see the module docstring). Returns ``{'pt': path, 'zip': path}``.
     """
-    _check_sls(dict(sls_pt=sls_pt, sls_tl=sls_tl, sls_td=sls_td))
+    sls = _check_sls(dict(sls_pt=sls_pt, sls_tl=sls_tl, sls_td=sls_td))
     if not zip_name.endswith('.zip') or osp.basename(zip_name) != zip_name:
         raise SubmissionError(f'the zip name must be a file name ending in .zip, got '
                               f'{zip_name!r}')
     paths = {'pt': osp.join(out_dir, pt_name), 'zip': osp.join(out_dir, zip_name)}
     ordered = check_against_split(results, split_ids, num_verbs, num_nouns, where=where,
                                   split=split)
+    submission = to_submission(ordered, where=where)
+    for path in paths.values():  # also when refused below: a killed run's leftovers
+        remove_stale_temps(path)
     _refuse_existing(list(paths.values()), force)
-    write_submission_pt(paths['pt'], ordered, force=force)
-    write_leaderboard_zip(paths['zip'], ordered, sls_pt=sls_pt, sls_tl=sls_tl,
-                          sls_td=sls_td, force=force)
+    with atomic_outputs([paths['pt'], paths['zip']]) as (tmp_pt, tmp_zip):
+        _save_pt(tmp_pt, submission)
+        _save_zip(tmp_zip, submission, sls)
     return paths
 
 
@@ -403,12 +417,20 @@ def load_submission(path: str) -> EpicResults:
     return results_from_submission(read_submission(path), where=path)
 
 
-def load_any(path: str) -> EpicResults:
-    """A results ``.npz``, a ``submission.pt`` (``.pt``/``.pth``) or a leaderboard zip."""
+def load_any(path: str, num_verbs: Optional[int] = None,
+             num_nouns: Optional[int] = None) -> EpicResults:
+    """A results ``.npz``, a ``submission.pt`` (``.pt``/``.pth``) or a leaderboard zip.
+
+    Checked as every consumer of scores needs, naming ``path``: probabilities
+    (not logits), and ``num_verbs``/``num_nouns`` classes where given.
+    """
     suffix = osp.splitext(str(path))[1].lower()
     if suffix == '.npz':
-        return load_results(path)
-    if suffix in ('.pt', '.pth', '.zip'):
-        return load_submission(path)
-    raise ResultsFileError(f'{path}: expected a results .npz, a submission .pt or a '
-                           'leaderboard .zip')
+        results = load_results(path)
+    elif suffix in ('.pt', '.pth', '.zip'):
+        results = load_submission(path)
+    else:
+        raise ResultsFileError(f'{path}: expected a results .npz, a submission .pt or a '
+                               'leaderboard .zip')
+    results.check_scores(path, num_verbs, num_nouns)
+    return results

@@ -4,21 +4,16 @@ Our results files hold probabilities, but the official C1 scorer (and the
 Codabench leaderboard) softmaxes whatever it is given before it combines verbs
 and nouns into actions, so a submission must hold *log*-probabilities (or
 logits): softmaxed probabilities would flatten every action ranking.
+
+The log and its floor for a probability of 0 are the metric's own
+(:mod:`epic_mmaction.evaluation.functional`), so the offline metric ranks
+exactly what the leaderboard reads.
 """
 import numpy as np
 
+from ..evaluation.functional import LOG_FLOOR, log_probabilities
+
 __all__ = ['LOG_FLOOR', 'log_probabilities', 'softmax_rows']
-
-#: ``log`` of the smallest normal float64: what a probability of 0 becomes.
-#: Finite (JSON has no ``-Infinity``), below ``log`` of any float32 probability
-#: > 0 (>= -103.3), so no ranking changes, and averages of logs stay finite.
-LOG_FLOOR = float(np.log(np.finfo(np.float64).tiny))
-
-
-def log_probabilities(probs: np.ndarray) -> np.ndarray:
-    """``log(probs)`` in float64, with 0 mapped to :data:`LOG_FLOOR`."""
-    probs = np.asarray(probs, dtype=np.float64)
-    return np.log(np.maximum(probs, np.finfo(np.float64).tiny))
 
 
 def softmax_rows(scores: np.ndarray) -> np.ndarray:

@@ -23,9 +23,9 @@ from typing import Any, Dict, Mapping, Sequence, Union
 import numpy as np
 
 from ..annotations.listfile import UNLABELLED
-from .epic_results import (SCHEMAS, EpicResults, ResultsFileError, ResultsSchema, load_results,
-                   read_format, read_npz, save_typed, stack_arrays, to_numpy,
-                   validate_arrays)
+from .epic_results import (SCHEMAS, EpicResults, ResultsFileError, ResultsSchema,
+                           check_probabilities, load_results, read_format, read_npz,
+                           save_typed, stack_arrays, to_numpy, validate_arrays)
 
 __all__ = [
     'CLIP_RESULTS_FORMAT', 'CLIP_RESULTS_VERSION', 'ClipResults',
@@ -110,6 +110,11 @@ class ClipResults:
         """Raise :class:`ResultsFileError` naming ``where`` if anything is off."""
         validate_arrays(CLIP_SCHEMA, {key: getattr(self, key) for key in CLIP_FIELDS},
                         where)
+
+    def check_scores(self, where: str = 'results') -> None:
+        """Raise :class:`ResultsFileError` unless the scores are probabilities."""
+        check_probabilities(CLIP_SCHEMA, {key: getattr(self, key) for key in CLIP_FIELDS},
+                            where)
 
 
 def save_clip_results(path: str,

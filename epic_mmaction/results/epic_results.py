@@ -34,6 +34,15 @@ ID_FIELDS = ('narration_id', 'participant_id')
 SCORE_FIELDS = ('verb_score', 'noun_score')
 LABEL_FIELDS = ('verb_label', 'noun_label')
 FIELDS = ID_FIELDS + SCORE_FIELDS + LABEL_FIELDS
+#: EPIC-KITCHENS-100's class counts: what export and evaluation expect unless
+#: told otherwise (synthetic data has other counts)
+EPIC100_NUM_VERBS = 97
+EPIC100_NUM_NOUNS = 300
+#: how far a row of probabilities may sum from 1 (float32 rounding: ~1e-5)
+PROB_SUM_TOLERANCE = 1e-3
+PROBABILITIES_HINT = ("results must hold softmax probabilities, as tools/test.py --dump "
+                      "writes them with the head's average_clips='prob' (not logits, "
+                      "average_clips='score')")
 
 
 class ResultsFileError(EpicError, ValueError):
@@ -174,6 +183,46 @@ def validate_arrays(schema: ResultsSchema, arrays: Mapping[str, np.ndarray],
                 f'{ids[bad][:5].tolist()}')
 
 
+def check_probabilities(schema: ResultsSchema, arrays: Mapping[str, np.ndarray],
+                        where: str) -> None:
+    """Raise :class:`ResultsFileError` unless every score row is a distribution.
+
+    Logits (``average_clips='score'``) rank verbs and nouns as well, but an
+    action score multiplies verb and noun probabilities, and export takes their
+    logs, so both would be silently wrong. Finite scores are assumed
+    (:func:`validate_arrays`).
+    """
+    ids = arrays[schema.id_field]
+    for key in schema.score_fields:
+        scores = np.asarray(arrays[key], dtype=np.float64)
+        sums = scores.sum(axis=1)
+        bad = (scores < 0).any(axis=1) | ~(np.abs(sums - 1) <= PROB_SUM_TOLERANCE)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ResultsFileError(
+                f'{where}: {key} of {int(bad.sum())} {schema.unit} is not a probability '
+                f'distribution (e.g. {ids[i]}: min {scores[i].min():.4g}, sum '
+                f'{sums[i]:.4g}); {PROBABILITIES_HINT}')
+
+
+def check_class_counts(results: 'EpicResults', where: str,
+                       num_verbs: Optional[int] = EPIC100_NUM_VERBS,
+                       num_nouns: Optional[int] = EPIC100_NUM_NOUNS) -> None:
+    """Raise :class:`ResultsFileError` unless the scores have these class counts.
+
+    A results file of a model with another head (e.g. 96 verbs) scores and
+    exports without complaint but compares with nothing; ``None`` skips a count.
+    """
+    for key, num, flag in (('verb_score', num_verbs, '--num-verbs'),
+                           ('noun_score', num_nouns, '--num-nouns')):
+        have = np.shape(getattr(results, key))[-1]
+        if num is not None and have != num:
+            raise ResultsFileError(
+                f'{where}: {key} has {have} classes, expected {num} (EPIC-KITCHENS-100 '
+                f'has {EPIC100_NUM_VERBS} verbs and {EPIC100_NUM_NOUNS} nouns; give '
+                f'{flag} for other data)')
+
+
 def write_npz(schema: ResultsSchema, path: str, arrays: Mapping[str, np.ndarray]) -> None:
     """Atomically write validated ``arrays`` with the schema's format and version."""
     arrays = {key: arrays[key] for key in schema.fields}
@@ -292,6 +341,15 @@ class EpicResults:
     def validate(self, where: str = 'results') -> None:
         """Raise :class:`ResultsFileError` naming ``where`` if anything is off."""
         validate_arrays(EPIC_SCHEMA, {key: getattr(self, key) for key in FIELDS}, where)
+
+    def check_scores(self, where: str = 'results',
+                     num_verbs: Optional[int] = None,
+                     num_nouns: Optional[int] = None) -> None:
+        """What every consumer of scores needs: class counts (where given) and
+        probabilities (:func:`check_class_counts`, :func:`check_probabilities`)."""
+        check_class_counts(self, where, num_verbs, num_nouns)
+        check_probabilities(EPIC_SCHEMA, {key: getattr(self, key) for key in FIELDS},
+                            where)
 
 
 def save_typed(kind: type, schema: ResultsSchema, fields: Sequence[str], path: str,

@@ -330,3 +330,23 @@ def test_csv_errors_name_the_file(tmp_path):
         read_unseen_participants(str(empty))
     with pytest.raises(EpicCsvError, match='cannot read'):
         read_tail_nouns(str(tmp_path / 'missing.csv'))
+
+
+def test_mean_class_accuracy_is_mean_recall_over_present_classes():
+    # predictions 0, 0, 2 for labels 0, 1, 1: class 0 recall 1, class 1 recall 0;
+    # class 2 is only predicted and does not count (MMAction2 would give 1/3)
+    ranks = np.array([[0, 1, 2], [0, 1, 2], [2, 1, 0]])
+    assert F.mean_class_accuracy(ranks, np.array([0, 1, 1])) == 0.5
+
+
+def test_zero_probabilities_rank_as_the_export_writes_them():
+    # the export (and so the leaderboard) writes log 0 as LOG_FLOOR: the 5th action
+    # pairs a zero verb with the best noun, v1 n2; with log 0 = -inf every pair with
+    # a zero ties at product 0 and v2 n0 comes 5th instead
+    verb, noun = np.array([[0.6, 0.0, 0.4]]), np.array([[0.0, 0.0, 0.7, 0.3]])
+    assert F.log_probabilities(noun).tolist() == [[F.LOG_FLOOR, F.LOG_FLOOR] + np.log(
+        [0.7, 0.3]).tolist()]
+    floored = action_ranks(F.log_probabilities(verb), F.log_probabilities(noun))
+    assert floored[0, :5].tolist() == [2, 2002, 3, 2003, 1002]
+    metrics = compute_epic_metrics(verb, noun, [1], [2], topk=(4, 5))
+    assert metrics['action_top4'] == 0.0 and metrics['action_top5'] == 100.0

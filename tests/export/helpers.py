@@ -1,4 +1,5 @@
 """Random results over given narration ids, for the export and evaluation tests."""
+import csv
 from typing import Optional, Sequence
 
 import numpy as np
@@ -27,3 +28,20 @@ def subset(results: EpicResults, index) -> EpicResults:
     return EpicResults(**{key: getattr(results, key)[index]
                           for key in ('narration_id', 'participant_id', 'verb_score',
                                       'noun_score', 'verb_label', 'noun_label')})
+
+
+HEADER = ['narration_id', 'participant_id', 'video_id', 'narration_timestamp',
+          'start_timestamp', 'stop_timestamp', 'start_frame', 'stop_frame', 'narration',
+          'verb', 'verb_class', 'noun', 'noun_class', 'all_nouns', 'all_noun_classes']
+
+
+def write_gt(path, ids, verbs, nouns):
+    """A labelled narration CSV (as ``EPIC_100_validation.csv``) of ``ids``."""
+    with open(path, 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        for nid, v, n in zip(ids, verbs, nouns):
+            video = nid.rsplit('_', 1)[0]
+            writer.writerow([nid, nid.split('_')[0], video, '00:00:01.000', '00:00:01.00',
+                             '00:00:02.00', 60, 120, 'x', 'x', v, 'y', n, "['y']", f'[{n}]'])
+    return str(path)

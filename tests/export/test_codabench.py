@@ -109,11 +109,15 @@ def bad_cases():
                   r"1 narration ids are not in the split, e.g. \['P02_01_0'\]"),
         'nan': (nan, r"noun_score of 1 narrations is not finite \(NaN/inf\), e.g. "
                 r"\['P01_102_1'\]"),
-        'negative': (negative, r"verb_score of 1 narrations is negative .*\['P33_101_1'\]"),
+        'negative': (negative, r"verb_score of 1 segments is not a probability "
+                     r"distribution \(e.g. P33_101_1: min -0.1, sum 0.\d+\); results must "
+                     r"hold softmax probabilities"),
         'verb dims': (random_results(IDS, V + 1, N),
-                      r'verb_score has 6 classes, the challenge has 5 \(--num-verbs\)'),
+                      r'verb_score has 6 classes, expected 5 \(EPIC-KITCHENS-100 has 97 '
+                      r'verbs and 300 nouns; give --num-verbs for other data\)'),
         'noun dims': (random_results(IDS, V, N - 1),
-                      r'noun_score has 6 classes, the challenge has 7 \(--num-nouns\)'),
+                      r'noun_score has 6 classes, expected 7 \(EPIC-KITCHENS-100 has 97 '
+                      r'verbs and 300 nouns; give --num-nouns for other data\)'),
     }
 
 

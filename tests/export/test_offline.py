@@ -1,5 +1,4 @@
 """Offline evaluation: labels from the ground-truth CSV, clear errors, 100 % when perfect."""
-import csv
 import os.path as osp
 from dataclasses import replace
 
@@ -10,24 +9,9 @@ from epic_mmaction.evaluation import (compute_epic_metrics, read_tail_nouns,
                                       read_tail_verbs, read_unseen_participants)
 from epic_mmaction.export import (GroundTruthError, attach_ground_truth, evaluate_results,
                                   read_ground_truth)
+from epic_mmaction.utils import EpicError
 
-from .helpers import random_results
-
-HEADER = ['narration_id', 'participant_id', 'video_id', 'narration_timestamp',
-          'start_timestamp', 'stop_timestamp', 'start_frame', 'stop_frame', 'narration',
-          'verb', 'verb_class', 'noun', 'noun_class', 'all_nouns', 'all_noun_classes']
-
-
-def write_gt(path, ids, verbs, nouns):
-    with open(path, 'w', newline='') as f:
-        writer = csv.writer(f)
-        writer.writerow(HEADER)
-        for nid, v, n in zip(ids, verbs, nouns):
-            video = nid.rsplit('_', 1)[0]
-            writer.writerow([nid, nid.split('_')[0], video, '00:00:01.000', '00:00:01.00',
-                             '00:00:02.00', 60, 120, 'x', 'x', v, 'y', n, "['y']", f'[{n}]'])
-    return str(path)
-
+from .helpers import random_results, write_gt
 
 IDS = [f'P{p:02d}_01_{i}' for p in (1, 2) for i in range(4)]
 VERBS = [0, 1, 2, 0, 1, 2, 0, 1]
@@ -74,8 +58,8 @@ def test_csv_without_labels_or_with_duplicates(tmp_path, official_epic_dir):
                        r"noun_class, e.g. \['P01_101_0'.*evaluate on the validation split"):
         read_ground_truth(osp.join(official_epic_dir, 'EPIC_100_test_timestamps.csv'))
     path = write_gt(tmp_path / 'dup.csv', IDS + IDS[:1], VERBS + [0], NOUNS + [0])
-    with pytest.raises(GroundTruthError, match=r"dup.csv: 1 duplicate narration ids, e.g. "
-                       r"\['P01_01_0'\]"):
+    # refused by the CSV reader (naming the lines) or by read_ground_truth
+    with pytest.raises(EpicError, match=r"(?=.*dup\.csv)(?=.*P01_01_0)"):
         read_ground_truth(path)
 
 

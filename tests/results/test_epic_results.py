@@ -1,5 +1,6 @@
 """Results files: DumpEpicResults round trip, save/load, clear errors."""
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -7,8 +8,8 @@ from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 
 import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
-from epic_mmaction.results import (RESULTS_VERSION, EpicResults, ResultsFileError,
-                                   load_results, save_results)
+from epic_mmaction.results import (RESULTS_VERSION, ClipResults, EpicResults,
+                                   ResultsFileError, load_results, save_results)
 from epic_mmaction.evaluation.metrics import DumpEpicResults
 from epic_mmaction.evaluation import compute_epic_metrics
 from epic_mmaction.results.epic_results import record_from_sample
@@ -160,3 +161,31 @@ def test_saving_bad_records_leaves_the_old_file(tmp_path):
         save_results(path, [])
     assert open(path, 'rb').read() == before
     assert os.listdir(tmp_path) == ['r.npz']
+
+
+def test_check_scores_wants_probabilities_and_the_class_counts_asked_for():
+    rng = np.random.default_rng(0)
+    n = 50
+    probs = EpicResults(
+        narration_id=np.array([f'P01_01_{i}' for i in range(n)]),
+        participant_id=np.array(['P01'] * n),
+        verb_score=rng.dirichlet(np.ones(97), n).astype(np.float32),  # float32 rounding
+        noun_score=rng.dirichlet(np.ones(300), n).astype(np.float32),
+        verb_label=np.full(n, -1), noun_label=np.full(n, -1))
+    probs.check_scores('r.npz', 97, 300)
+    probs.check_scores('r.npz')  # class counts not asked for
+    with pytest.raises(ResultsFileError, match=r'^r\.npz: noun_score has 300 classes, '
+                       r'expected 301 \(.*give --num-nouns for other data\)$'):
+        probs.check_scores('r.npz', 97, 301)
+    for change in (lambda s: s * 1.01, lambda s: s - 0.001, np.log):
+        bad = replace(probs, verb_score=change(probs.verb_score))
+        with pytest.raises(ResultsFileError, match=r"^r\.npz: verb_score of 50 segments "
+                           r"is not a probability distribution .*average_clips='prob'"):
+            bad.check_scores('r.npz')
+
+    clips = ClipResults(clip_id=np.array(['a', 'b']), video=np.array(['a.mp4', 'b.mp4']),
+                        score=np.array([[0.5, 0.5], [2.0, -1.0]], np.float32),
+                        label=np.array([0, 1]))
+    with pytest.raises(ResultsFileError, match=r'^c\.npz: score of 1 clips is not a '
+                       r'probability distribution \(e\.g\. b: min -1, sum 1\)'):
+        clips.check_scores('c.npz')

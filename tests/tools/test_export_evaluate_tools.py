@@ -17,18 +17,16 @@ import zipfile
 import numpy as np
 import pytest
 
-from epic_mmaction.evaluation import (compute_epic_metrics, read_tail_nouns,
-                                      read_tail_verbs, read_unseen_participants)
-
-from epic_mmaction.results import load_results, save_results
-
-from epic_mmaction.evaluation import summary_table
+from epic_mmaction.evaluation import (action_ids, action_ranks, compute_epic_metrics,
+                                      read_tail_nouns, read_tail_verbs,
+                                      read_unseen_participants, summary_table, topk_accuracy)
+from epic_mmaction.results import EpicResults, load_results, save_results
 from epic_mmaction.export import (evaluate_results, load_any, log_probabilities,
                                   read_ground_truth, read_split_ids, read_submission,
                                   results_from_submission)
 
 from ..conftest import REPO
-from ..export.helpers import random_results
+from ..export.helpers import random_results, write_gt
 
 EXPORT = osp.join('tools', 'export_codabench.py')
 EVALUATE = osp.join('tools', 'evaluate.py')
@@ -208,3 +206,113 @@ def test_export_ensemble_and_bad_input(tmp_path, capsys):
     assert out == '' and err == (f"export_codabench.py: error: {tmp_path / 'b.npz'}: lacks 1 "
                                  "narration ids, e.g. ['P01_01_0']\n")
     assert not (tmp_path / 'bad').exists()
+
+
+def sparse_probabilities(rng, n, num, nonzero):
+    """Rows with ``nonzero`` classes > 0 and exact zeros elsewhere (confident heads)."""
+    probs = np.zeros((n, num), np.float32)
+    for row in probs:
+        row[rng.choice(num, nonzero, replace=False)] = rng.dirichlet(np.ones(nonzero))
+    return probs
+
+
+def test_exact_zeros_score_the_same_from_the_npz_and_the_submission(tmp_path, capsys):
+    # two classes > 0 per row: the 3rd to 5th actions pair a zero with a non-zero,
+    # which the leaderboard ranks by the non-zero factor (log 0 -> a finite floor)
+    rng = np.random.default_rng(5)
+    n = 2000
+    ids = [f'P{1 + i // 500:02d}_01_{i}' for i in range(n)]
+    verb, noun = sparse_probabilities(rng, n, 97, 2), sparse_probabilities(rng, n, 300, 2)
+    verb_label, noun_label = verb.argmax(1), noun.argmax(1)
+    for labels, num in ((verb_label, 97), (noun_label, 300)):  # half elsewhere: zeros
+        other = rng.random(n) < 0.5
+        labels[other] = rng.integers(0, num, other.sum())
+    gt_csv = write_gt(tmp_path / 'gt.csv', ids, verb_label, noun_label)
+    results = random_results(ids)
+    results = EpicResults(**{**{k: getattr(results, k) for k in (
+        'narration_id', 'participant_id', 'verb_label', 'noun_label')},
+        'verb_score': verb, 'noun_score': noun})
+    npz = str(tmp_path / 'val_results.npz')
+    save_results(npz, results)
+    assert load_tool('export_codabench').main(
+        [npz, '--split-csv', gt_csv, '--out-dir', str(tmp_path / 'sub')]) == 0
+
+    evaluate = load_tool('evaluate').main
+    metrics = {}
+    for path in (npz, tmp_path / 'sub' / 'test.zip', tmp_path / 'sub' / 'submission.pt'):
+        out_json = tmp_path / f'{osp.basename(path)}.json'
+        assert evaluate([str(path), '--gt', gt_csv, '--json', str(out_json)]) == 0
+        metrics[osp.basename(path)] = json.loads(out_json.read_text())['metrics']
+    capsys.readouterr()
+    assert metrics['test.zip'] == metrics['val_results.npz']  # exactly
+    assert metrics['submission.pt'] == metrics['val_results.npz']
+
+    # the file tells the floor from log(0) = -inf: pairs with a zero all tie at 0
+    with np.errstate(divide='ignore'):
+        ranks = action_ranks(np.log(verb.astype(np.float64)), np.log(noun.astype(np.float64)))
+    top5_with_inf = 100 * topk_accuracy(ranks, action_ids(verb_label, noun_label), 5)[0]
+    assert top5_with_inf != metrics['val_results.npz']['action_top5']
+
+
+def consumer_commands(tmp_path, npz, classes):
+    """Every tool that reads results files, on ``npz`` (EPIC verb/noun results)."""
+    ids = load_results(npz).narration_id.tolist()
+    gt_csv = write_gt(tmp_path / 'gt.csv', ids, [0] * len(ids), [0] * len(ids))
+    out = str(tmp_path / 'out')
+    return {
+        'evaluate': [npz, '--gt', gt_csv],
+        'export_codabench': [npz, '--split-csv', gt_csv, '--out-dir', out],
+        'analyze_results': [npz, '--verb-classes', classes['verb'], '--noun-classes',
+                            classes['noun'], '--out-dir', out],
+    }
+
+
+def write_classes(tmp_path, num_verbs, num_nouns):
+    paths = {}
+    for task, num in (('verb', num_verbs), ('noun', num_nouns)):
+        path = tmp_path / f'{task}_classes.csv'
+        path.write_text('id,key,instances,category\n' + ''.join(
+            f'{i},{task}{i},"[\'{task}{i}\']",c\n' for i in range(num)))
+        paths[task] = str(path)
+    return paths
+
+
+@pytest.mark.parametrize('tool', ['evaluate', 'export_codabench', 'analyze_results'])
+def test_logits_are_refused_naming_the_file(tool, tmp_path, capsys):
+    ids = [f'P01_01_{i}' for i in range(20)]
+    res = random_results(ids, seed=4)
+    logits = EpicResults(**{**{k: getattr(res, k) for k in (
+        'narration_id', 'participant_id', 'verb_label', 'noun_label')},
+        'verb_score': np.log(res.verb_score) + 3.0, 'noun_score': res.noun_score})
+    npz = str(tmp_path / 'logits.npz')
+    save_results(npz, logits)
+    args = consumer_commands(tmp_path, npz, write_classes(tmp_path, 97, 300))[tool]
+    assert load_tool(tool).main(args) == 2
+    out, err = capsys.readouterr()
+    row = logits.verb_score[0].astype(np.float64)
+    assert out == '' and err == (
+        f'{tool}.py: error: {npz}: verb_score of 20 segments is not a probability '
+        f'distribution (e.g. P01_01_0: min {row.min():.4g}, sum {row.sum():.4g}); results '
+        "must hold softmax probabilities, as tools/test.py --dump writes them with the "
+        "head's average_clips='prob' (not logits, average_clips='score')\n")
+    assert not (tmp_path / 'out').exists()
+
+
+@pytest.mark.parametrize('tool', ['evaluate', 'export_codabench', 'analyze_results'])
+def test_other_class_counts_are_refused_naming_the_file(tool, tmp_path, capsys):
+    npz = str(tmp_path / 'v96.npz')
+    save_results(npz, random_results([f'P01_01_{i}' for i in range(20)], 96, 300))
+    args = consumer_commands(tmp_path, npz, write_classes(tmp_path, 97, 300))[tool]
+    assert load_tool(tool).main(args) == 2
+    out, err = capsys.readouterr()
+    if tool == 'analyze_results':  # it takes the class count from the class CSV
+        expected = (f"{tmp_path / 'verb_classes.csv'} has 97 verb classes but {npz} has "
+                    '96 verb scores per segment')
+    else:
+        expected = (f'{npz}: verb_score has 96 classes, expected 97 (EPIC-KITCHENS-100 '
+                    'has 97 verbs and 300 nouns; give --num-verbs for other data)')
+    assert out == '' and err == f'{tool}.py: error: {expected}\n'
+    assert not (tmp_path / 'out').exists()
+    # other data (e.g. the synthetic demo's) says its class counts
+    if tool != 'analyze_results':
+        assert load_tool(tool).main(args + ['--num-verbs', '96']) == 0
