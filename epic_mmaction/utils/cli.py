@@ -2,8 +2,9 @@
 
 ``@tool_main`` wraps a tool's ``main(argv)``: an :class:`EpicError`, or an
 ``OSError`` on a named path (a missing or unwritable file the user gave),
-becomes one line ``PROG: error: ...`` and exit code 2; any other exception
-propagates with its traceback, because it is a bug.
+becomes one line ``PROG: error: ...`` and exit code 2; Ctrl-C becomes one
+line and exit code 130 (as a shell reports SIGINT) instead of a traceback;
+any other exception propagates with its traceback, because it is a bug.
 """
 import argparse
 import functools
@@ -14,6 +15,7 @@ from typing import Callable, List, Optional
 from .errors import EpicError
 
 EXIT_USAGE = 2  # argparse's exit code for bad arguments; ours for bad input
+EXIT_INTERRUPTED = 130  # a shell's code for a process ended by SIGINT
 MainFunc = Callable[[Optional[List[str]]], Optional[int]]
 
 
@@ -65,5 +67,9 @@ def tool_main(main: MainFunc) -> Callable[[Optional[List[str]]], int]:
                 raise
             print(error_line(prog, e), file=sys.stderr)
             return EXIT_USAGE
+        except KeyboardInterrupt:
+            print(f'{prog}: interrupted (Ctrl-C)',
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
 
     return run

@@ -7,7 +7,7 @@ import pytest
 
 from epic_mmaction.annotations.records import AnnotationError
 from epic_mmaction.utils import EpicError, UsageError
-from epic_mmaction.utils.cli import EXIT_USAGE, tool_main
+from epic_mmaction.utils.cli import EXIT_INTERRUPTED, EXIT_USAGE, tool_main
 
 from ..conftest import REPO
 
@@ -31,6 +31,16 @@ def test_user_errors_become_one_line_and_exit_2(capsys, tmp_path):
     assert main(['os']) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and str(missing) in err and 'No such file' in err
+
+
+def test_ctrl_c_is_one_line_and_exit_130(capsys):
+    @tool_main
+    def main(argv=None):
+        raise KeyboardInterrupt
+
+    assert main([]) == EXIT_INTERRUPTED == 130
+    err = capsys.readouterr().err
+    assert err == 'test_cli.py: interrupted (Ctrl-C)\n'
 
 
 @pytest.mark.parametrize('error', [ValueError('a bug'), KeyError('x'),
