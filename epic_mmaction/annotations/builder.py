@@ -287,10 +287,7 @@ def build_annotations(opts: BuildOptions) -> dict:
     for split, (csv_path, rows) in sources.items():
         segments, dropped, notes, dropped_rows = convert(rows, resolver,
                                                          opts.frame_source)
-        if not segments:  # every consumer refuses an empty list: say why here
-            if not rows:
-                raise AnnotationError(f'{csv_path} has a header but no rows: '
-                                      f'use the official CSV or drop {split!r} from --splits')
+        if rows and not segments:  # every consumer refuses an empty list: say why
             reasons = ', '.join(f'{n} {why}' for why, n in dropped.most_common(3))
             raise AnnotationError(
                 f'{csv_path}: all {len(rows)} row(s) dropped ({reasons}); nothing '
