@@ -91,8 +91,10 @@ def test_dist_train_sigterm_resume_and_dist_test(tmp_path):
              for rank, recs in records.items()}
     assert saved == {0: sorted([(stop_epoch, stop_iter), (1, per_epoch), (2, 2 * per_epoch)]),
                      1: []}, saved
-    assert sorted(n for n in os.listdir(work) if n.endswith('.pth')) == sorted(
-        [osp.basename(stopped), 'epoch_1.pth', 'epoch_2.pth'])
+    # the interruption checkpoint is pruned once a newer one is saved
+    assert sorted(n for n in os.listdir(work) if n.endswith('.pth')) == [
+        'epoch_1.pth', 'epoch_2.pth']
+    assert f'removed the interruption checkpoint {stopped}' in text, text[-4000:]
 
     dump = str(tmp_path / 'val.npz')
     out = subprocess.run([osp.join(REPO, 'tools', 'dist_test.sh'), config,
