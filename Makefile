@@ -6,13 +6,14 @@
 #               clips: generate -> class-folder lists -> clean -> train the
 #               ResNet+LSTM recipe, scaled down -> test --dump -> analysis and
 #               training curves
-#   make test   the test suite
+#   make test   the test suite (make test-fast: without the slow tests)
 # TORCH picks the torch build: plain `torch` from PyPI is the CUDA build;
 # CPU-only machines (and CI) use e.g. TORCH='torch==2.13.0' (a CPU wheel there).
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch
 PYTEST_ARGS ?=
+TEST_WORKERS ?= auto
 DEMO_DIR ?= data/synthetic_epic
 DEMO_LISTS ?= data_lists/synthetic_epic
 DEMO_WORK ?= work_dirs/demo_x3d_s
@@ -29,7 +30,7 @@ CLIPS_CONFIG ?= configs/demo/r18_lstm_1xb8-u4-16e_synthetic-ucf50-rgb.py
 PY := $(VENV)/bin/python
 SPLITS := train val test
 
-.PHONY: venv demo demo-clips test clean-demo
+.PHONY: venv demo demo-clips test test-fast clean-demo
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -81,8 +82,15 @@ demo-clips: venv
 		--classes $(CLIPS_LISTS)/ucf50_classes.txt --out-dir $(CLIPS_WORK)/analysis
 	$(PY) tools/plot_curves.py $(CLIPS_WORK)
 
+# the suite runs on every core (pytest-xdist); each serial group (the SLURM
+# tests, tests/conftest.py) runs in one worker. TEST_WORKERS=0: one process
 test: venv
-	$(PY) -m pytest -rs --durations=15 $(PYTEST_ARGS)
+	$(PY) -m pytest -rs --durations=25 -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# the inner loop: unit and component tests, no training runs, no SLURM
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadgroup \
+		--ignore=tests/slurm $(PYTEST_ARGS)
 
 clean-demo:
 	rm -rf $(DEMO_DIR) $(DEMO_LISTS) $(DEMO_WORK) $(CLIPS_DIR) $(CLIPS_LISTS) $(CLIPS_WORK)

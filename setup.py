@@ -69,6 +69,8 @@ setup(
     extras_require={
         'tests': [
             'pytest>=7', 'transformers>=5',
+            # make test runs the suite on every core (-n auto --dist loadgroup)
+            'pytest-xdist>=3.5',
             # the docs site (mkdocs.yml, docs/); tests/test_docs.py builds it --strict
             'mkdocs>=1.6,<2', 'mkdocs-material>=9.5,<10',
             # lint-imports: the layer contracts in .importlinter (tests/test_package.py)

@@ -31,6 +31,19 @@ def pytest_configure(config):
         config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
+# With pytest-xdist (`make test` runs `-n auto --dist loadgroup`) a group's
+# tests run in one worker, one after the other: the SLURM tests share one
+# local cluster (a session fixture) and its demo data.
+SERIAL_GROUPS = {'slurm': osp.join(REPO, 'tests', 'slurm')}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for group, folder in SERIAL_GROUPS.items():
+            if str(item.path).startswith(folder + os.sep):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope='session')
 def official_epic_dir() -> str:
     """The official EPIC-100 CSVs beside the checkout (CI always has them)."""
