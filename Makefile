@@ -18,9 +18,10 @@ DEMO_LISTS ?= data_lists/synthetic_epic
 DEMO_WORK ?= work_dirs/demo_x3d_s
 DEMO_CONFIG ?= configs/demo/x3d_s_1xb8-4x6x1-7e_synthetic-epic100-rgb-verbnoun.py
 WORKERS ?= 2
-# CPU threads for the demo's training process: every core. Its WORKERS loader
-# processes mostly wait (96x96 videos decode fast); on 2 cores 2 threads
-# trained X3D-S ~1.2x faster than 1 (10.8 vs 13 min, train + test)
+# CPU threads for the demo's training process: every core, waiting passively
+# (OMP_WAIT_POLICY=PASSIVE below). Idle, 2 spinning threads train ~1.2x faster
+# than 1 or 2 passive ones (0.33 vs 0.40 s an iteration on 2 cores), but when
+# another job shares the cores they spin against it: a step took 7x longer.
 DEMO_THREADS ?= $(shell $(PYTHON) -c "import os; print(os.cpu_count() or 1)")
 CLIPS_DIR ?= data/synthetic_ucf/videos
 CLIPS_LISTS ?= data_lists/synthetic_ucf

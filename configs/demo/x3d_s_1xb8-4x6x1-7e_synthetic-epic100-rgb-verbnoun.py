@@ -1,11 +1,12 @@
 # X3D-S on the built-in synthetic EPIC dataset, small enough to train on a CPU
-# in about 2 minutes (make demo): 4 frames every 6th (24 frames: nearly all of
-# an event of `make demo`'s fast-moving data, --move-speed 1.8, whose events
-# last 0.5 s, 25-30 frames), so a move crosses most of the frame within a
-# clip; frames squashed to 96x96, the frame-code strip (the top eighth) cut
-# off, the rest squashed to 32x32; 6 verbs x 12 nouns, fp32, 2 loader workers,
-# 7 epochs (~525 iterations: the verbs, pure motion learned from scratch, leave
-# chance after ~250), validated once, at the end.
+# in under 4 minutes (make demo; 217 s on 2 cores): 4 frames every 6th (24
+# frames: nearly all of an event of `make demo`'s fast-moving data,
+# --move-speed 1.8, whose events last 0.5 s, 25-30 frames), so a move crosses
+# most of the frame within a clip; frames squashed to 96x96, the frame-code
+# strip (the top eighth) cut off, the rest squashed to 32x32; 6 verbs x 12
+# nouns, fp32, 2 loader workers, 7 epochs (~525 iterations: the verbs, pure
+# motion learned from scratch, leave chance after ~250), validated once, at
+# the end.
 # No flips: they would swap move-left/right and the rotation directions.
 # Paths as `make demo` writes them.
 _base_ = ['../x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py']
