@@ -10,7 +10,7 @@ import time
 from typing import List, Optional
 
 from epic_mmaction.synthetic.generator import SyntheticConfig, generate
-from epic_mmaction.utils.cli import tool_main
+from epic_mmaction.utils.cli import positive_float, tool_main
 
 
 def parse_size(text: str) -> tuple:
@@ -45,6 +45,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--object-scale', type=float, default=d.object_scale,
                    help='object size as a fraction of the frame height. '
                    'Defaults to %(default)s')
+    p.add_argument('--move-speed', type=positive_float, default=d.move_speed,
+                   help='moves: fraction of the free width (or height) crossed per '
+                   'second; faster moves also cap events shorter (a move stays in '
+                   'the frame). Defaults to %(default)s')
+    p.add_argument('--turn-speed', type=positive_float, default=d.turn_speed,
+                   help='turns: degrees per second. Defaults to %(default)s')
     p.add_argument('--extension-every', type=int, default=d.extension_every,
                    help='every Nth video gets an extension-style PXX_1YY name '
                    '(its CSV frames count at 50 fps); 0 for none')
@@ -52,6 +58,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='put the MP4 index (moov) at the start of the file')
     p.add_argument('--no-quirks', action='store_true',
                    help="leave out EPIC's annotation quirks from the train CSV")
+    p.add_argument('--reproducible', action='store_true',
+                   help='encode without x264 assembly: the same bytes on every run '
+                   '(with it, some videos differ between runs), about 2x slower')
     p.add_argument('--workers', type=int, default=1, help='parallel encoders')
     p.add_argument('--seed', type=int, default=d.seed)
     return p.parse_args(argv)
@@ -64,9 +73,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         videos=dict(zip(('train', 'validation', 'test'), args.videos)),
         duration=args.duration, fps=tuple(args.fps), width=args.size[0],
         height=args.size[1], gop=args.gop, bframes=args.bframes, crf=args.crf,
-        object_scale=args.object_scale,
+        object_scale=args.object_scale, move_speed=args.move_speed,
+        turn_speed=args.turn_speed,
         extension_every=args.extension_every, faststart=args.faststart,
-        quirks=not args.no_quirks, seed=args.seed)
+        quirks=not args.no_quirks, reproducible=args.reproducible, seed=args.seed)
     start = time.time()
     plans = generate(args.out_dir, cfg, workers=args.workers, progress=True)
     frames = sum(p.num_frames for p in plans)

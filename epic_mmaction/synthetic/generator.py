@@ -22,8 +22,8 @@ import numpy as np
 
 from ..annotations.timestamps import format_timestamp
 from ..utils.fileio import atomic_write
-from .scene import (COLOURS, MAX_EVENT_SECONDS, NOUNS, VERBS, Action, class_rows,
-                    make_background, plan_pose, render_frame)
+from .scene import (COLOURS, MOVE_SPEED, NOUNS, TURN_SPEED, VERBS, Action, class_rows,
+                    make_background, max_event_seconds, plan_pose, render_frame)
 
 SPLITS = ('train', 'validation', 'test')
 LABELLED_COLUMNS = ['narration_id', 'participant_id', 'video_id',
@@ -62,7 +62,16 @@ class SyntheticConfig:
     faststart: bool = False
     action_seconds: Sequence[float] = (1.0, 3.0)
     distractor_seconds: Sequence[float] = (0.5, 2.0)
+    # faster moves show more motion between sampled frames, and cap events
+    # shorter (a move stays inside the frame): more events per video second
+    move_speed: float = MOVE_SPEED  # fraction of the free width (height) per second
+    turn_speed: float = TURN_SPEED  # degrees per second
     quirks: bool = True  # add EPIC's annotation quirks to the train CSV
+    # x264 without its assembly (asm=0): the same bytes on every run, at about
+    # half the encoding speed. With assembly, the same frames and options (one
+    # thread) sometimes gave different bytes, even in one process: read as
+    # uninitialised memory in a SIMD path, not a setting
+    reproducible: bool = False
     seed: int = 0
 
 
@@ -96,7 +105,7 @@ def plan_events(num_frames: int, fps: float, width: int, height: int,
     frame, is_action, prev = 0, True, None
     while frame < num_frames:
         lo, hi = cfg.action_seconds if is_action else cfg.distractor_seconds
-        hi = min(hi, MAX_EVENT_SECONDS)
+        hi = min(hi, max_event_seconds(cfg.move_speed))
         length = max(2, int(round(rng.uniform(min(lo, hi), hi) * fps)))
         stop = min(frame + length, num_frames) - 1
         if num_frames - 1 - stop < max(2, int(lo * fps)):
@@ -106,8 +115,10 @@ def plan_events(num_frames: int, fps: float, width: int, height: int,
             verb, noun = int(rng.integers(len(VERBS))), int(rng.integers(len(NOUNS)))
             if prev is None or (verb != prev[0] and noun != prev[1]):
                 break
-        x0, y0, ang = plan_pose(verb, stop - frame + 1, fps, width, height, rng)
-        events.append(Action(frame, stop, verb, noun, x0, y0, ang))
+        x0, y0, ang = plan_pose(verb, stop - frame + 1, fps, width, height, rng,
+                                cfg.move_speed)
+        events.append(Action(frame, stop, verb, noun, x0, y0, ang, cfg.move_speed,
+                             cfg.turn_speed))
         annotated.append(is_action)
         prev, frame, is_action = (verb, noun), stop + 1, not is_action
     return events, annotated
@@ -151,9 +162,11 @@ def encode_video(plan: VideoPlan, path: str, cfg: SyntheticConfig) -> None:
         stream.width, stream.height = cfg.width, cfg.height
         stream.pix_fmt = 'yuv420p'
         stream.codec_context.time_base = 1 / plan.fps
-        stream.options = {'crf': str(cfg.crf), 'preset': 'veryfast',
-                          'g': str(cfg.gop), 'keyint_min': str(cfg.gop),
-                          'bf': str(cfg.bframes), 'sc_threshold': '0'}
+        x264 = {'crf': str(cfg.crf), 'preset': 'veryfast', 'g': str(cfg.gop),
+                'keyint_min': str(cfg.gop), 'bf': str(cfg.bframes), 'sc_threshold': '0'}
+        if cfg.reproducible:
+            x264['x264-params'] = 'asm=0'
+        stream.options = x264
         stream.thread_count = 1
         fps = float(plan.fps)
         for event in plan.events:

@@ -28,7 +28,12 @@ NOUNS: List[str] = [f'{c}-{s}' for s in SHAPES for c in COLOURS]
 
 MOVE_SPEED = 0.6  # fraction of the free width (or height) per second
 TURN_SPEED = 360.0  # degrees per second
-MAX_EVENT_SECONDS = 0.9 / MOVE_SPEED  # a move stays inside the frame
+MAX_TRAVEL = 0.9  # the longest move, as a fraction of the free area
+
+
+def max_event_seconds(move_speed: float = MOVE_SPEED) -> float:
+    """The longest event whose move stays inside the frame."""
+    return MAX_TRAVEL / move_speed
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,8 @@ class Action:
     x0: float  # sprite centre at ``start``, as fractions of the free area
     y0: float
     angle0: float  # degrees
+    move_speed: float = MOVE_SPEED  # fraction of the free area per second
+    turn_speed: float = TURN_SPEED  # degrees per second
 
     @property
     def num_frames(self) -> int:
@@ -68,20 +75,21 @@ def make_background(width: int, height: int, rng: np.random.Generator) -> np.nda
 
 
 def plan_pose(verb: int, num_frames: int, fps: float, width: int, height: int,
-              rng: np.random.Generator) -> Tuple[float, float, float]:
+              rng: np.random.Generator,
+              move_speed: float = MOVE_SPEED) -> Tuple[float, float, float]:
     """A start position and angle that keep the whole motion inside the frame."""
     seconds = num_frames / fps
-    travel = min(0.9, MOVE_SPEED * seconds)  # as a fraction of the free area
+    travel = min(MAX_TRAVEL, move_speed * seconds)  # as a fraction of the free area
     x0, y0 = rng.uniform(0.15, 0.85), rng.uniform(0.15, 0.85)
     name = VERBS[verb]
     if name == 'move-left':
-        x0 = rng.uniform(0.05 + travel, 0.95) if travel < 0.9 else 0.95
+        x0 = rng.uniform(0.05 + travel, 0.95) if travel < MAX_TRAVEL else 0.95
     elif name == 'move-right':
-        x0 = rng.uniform(0.05, 0.95 - travel) if travel < 0.9 else 0.05
+        x0 = rng.uniform(0.05, 0.95 - travel) if travel < MAX_TRAVEL else 0.05
     elif name == 'move-up':
-        y0 = rng.uniform(0.05 + travel, 0.95) if travel < 0.9 else 0.95
+        y0 = rng.uniform(0.05 + travel, 0.95) if travel < MAX_TRAVEL else 0.95
     elif name == 'move-down':
-        y0 = rng.uniform(0.05, 0.95 - travel) if travel < 0.9 else 0.05
+        y0 = rng.uniform(0.05, 0.95 - travel) if travel < MAX_TRAVEL else 0.05
     return float(x0), float(y0), float(rng.uniform(0, 360))
 
 
@@ -90,7 +98,7 @@ def pose_at(action: Action, frame: int, fps: float) -> Tuple[float, float, float
     t = (frame - action.start) / fps
     dx = dy = dang = 0.0
     name = VERBS[action.verb]
-    step = min(MOVE_SPEED * t, 0.9)
+    step = min(action.move_speed * t, MAX_TRAVEL)
     if name == 'move-left':
         dx = -step
     elif name == 'move-right':
@@ -100,9 +108,9 @@ def pose_at(action: Action, frame: int, fps: float) -> Tuple[float, float, float
     elif name == 'move-down':
         dy = step
     elif name == 'rotate-clockwise':
-        dang = TURN_SPEED * t
+        dang = action.turn_speed * t
     else:
-        dang = -TURN_SPEED * t
+        dang = -action.turn_speed * t
     return action.x0 + dx, action.y0 + dy, action.angle0 + dang
 
 

@@ -31,7 +31,7 @@ from .. import conftest
 from ..conftest import REPO
 
 TOOL = osp.join(REPO, 'tools', 'benchmark_training.py')
-DEMO = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb8-8x6x1-24e_synthetic-epic100-rgb-verbnoun.py')
+DEMO = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb8-4x6x1-7e_synthetic-epic100-rgb-verbnoun.py')
 TSM = osp.join(REPO, 'configs', 'tsm', 'tsm_r50_lstm_8xb8-u8-30e_epic100-rgb-verbnoun.py')
 SLOWFAST = osp.join(REPO, 'configs', 'slowfast', 'slowfast_r50_8xb8-4x16x1-30e_epic100-rgb-verbnoun.py')
 BATCH, ITERS, WARMUP = 2, 3, 1

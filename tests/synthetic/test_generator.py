@@ -16,7 +16,8 @@ from epic_mmaction.annotations.timestamps import parse_timestamp
 from epic_mmaction.synthetic.framecode import (FrameCodeError, draw_frame_code,
                                                read_frame_code, read_frame_codes)
 from epic_mmaction.synthetic.generator import (CSV_NAMES, SyntheticConfig,
-                                               fps_fraction, generate)
+                                               fps_fraction, generate, plan_dataset)
+from epic_mmaction.synthetic.scene import MAX_TRAVEL, VERBS, max_event_seconds, pose_at
 
 from ..conftest import REPO
 
@@ -128,11 +129,15 @@ def test_cli_options(tmp_path):
     out = subprocess.run(
         [sys.executable, osp.join(REPO, 'tools', 'make_synthetic_epic.py'), str(tmp_path),
          '--videos', '1', '0', '1', '--duration', '3', '--fps', '30', '--size', '128x72',
-         '--gop', '12', '--bframes', '0', '--no-quirks', '--faststart', '--seed', '5'],
+         '--gop', '12', '--bframes', '0', '--no-quirks', '--faststart', '--seed', '5',
+         '--move-speed', '1.2', '--turn-speed', '300', '--reproducible'],
         capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     truth = json.load(open(tmp_path / 'synthetic_truth.json'))
     assert truth['config']['gop'] == 12 and truth['config']['bframes'] == 0
+    assert (truth['config']['move_speed'], truth['config']['turn_speed']) == (1.2, 300)
+    assert truth['config']['reproducible'] is True
+    assert {e['move_speed'] for e in truth['videos'][0]['events']} == {1.2}
     import av
     with av.open(str(tmp_path / 'videos' / 'P01' / 'P01_01.MP4')) as c:
         stream = c.streams.video[0]
@@ -145,3 +150,44 @@ def test_cli_options(tmp_path):
                           str(tmp_path / 'x'), '--size', '127x72'],
                          capture_output=True, text=True, cwd=REPO)
     assert bad.returncode == 2 and 'even sizes' in bad.stderr
+
+
+def test_reproducible_videos_are_the_same_bytes(tmp_path):
+    """--reproducible (x264 without assembly) makes the videos themselves
+    reproducible, not only their decoded frames: two fps, several videos per
+    process, as in `make demo`."""
+    cfg = SyntheticConfig(videos={'train': 3, 'validation': 1, 'test': 0}, duration=3,
+                          width=96, height=96, object_scale=0.35, reproducible=True)
+    generate(str(tmp_path / 'a'), cfg)
+    generate(str(tmp_path / 'b'), cfg, workers=2)
+    truth = json.load(open(tmp_path / 'a' / 'synthetic_truth.json'))
+    assert truth['config']['reproducible'] is True
+    for video in (v['path'] for v in truth['videos']):
+        assert filecmp.cmp(tmp_path / 'a' / 'videos' / video,
+                           tmp_path / 'b' / 'videos' / video, shallow=False), video
+
+
+def test_move_speed_shortens_events_and_moves_faster():
+    """Faster moves: every event short enough for its move to stay inside the
+    frame, and the sprite covers move_speed of the free area per second."""
+    fast = SyntheticConfig(videos={'train': 2}, duration=20, move_speed=1.8,
+                           turn_speed=500.0)
+    plans = plan_dataset(fast)
+    for plan in plans:
+        fps = float(plan.fps)
+        for event in plan.events:
+            seconds = (event.stop - event.start) / fps  # first to last frame
+            if event is not plan.events[-1]:  # the last one may take a stub
+                assert seconds <= max_event_seconds(1.8)
+            assert (event.move_speed, event.turn_speed) == (1.8, 500.0)
+            x0, y0, a0 = pose_at(event, event.start, fps)
+            x1, y1, a1 = pose_at(event, event.stop, fps)
+            if VERBS[event.verb].startswith('move'):
+                travel = min(1.8 * seconds, MAX_TRAVEL)
+                assert abs(abs(x1 - x0) + abs(y1 - y0) - travel) < 1e-6
+                assert 0.0 <= min(x0, x1, y0, y1) and max(x0, x1, y0, y1) <= 1.0
+            else:
+                assert abs(abs(a1 - a0) - 500.0 * seconds) < 1e-6
+    default = sum(len(p.events) for p in plan_dataset(
+        SyntheticConfig(videos={'train': 2}, duration=20)))
+    assert sum(len(p.events) for p in plans) > 1.5 * default  # more events per second

@@ -44,13 +44,14 @@ def test_make_demo_learns(tmp_path):
     print(metrics)
     chance_verb, chance_noun = 100.0 / NUM_VERBS, 100.0 / NUM_NOUNS
     chance_action = chance_verb * chance_noun / 100.0
-    # measured (seed 0, 2 cores, 2 training threads, 5 test clips, torch 2.13 CPU,
-    # verb loss x1.5): verb 71 %, noun 49 %, action 26 % (19x chance). The videos
-    # are not byte-reproducible between runs; with verb loss x1 one run in three
-    # kept the verbs at chance (16 %), so the verb weight is what this margin needs.
-    # Verbs are pure motion: 1.5x chance fails if frames are shuffled, reversed or
-    # taken from a distractor. Action > 8x chance needs verbs above chance too
-    # (noun 64 % x verb at chance would give ~10.7 %, under 11.1 %).
-    assert metrics['verb_top1'] > 1.5 * chance_verb
-    assert metrics['noun_top1'] > 4 * chance_noun
-    assert metrics['action_top1'] > 8 * chance_action
+    # measured (seed 0, 2 cores, 2 training threads, 3 test clips, torch 2.13
+    # CPU, verb loss x2): verb 79 % (4.8x chance), noun 37 % (4.4x), action 28 %
+    # (20x). The videos are the same bytes on every run (--reproducible), and
+    # two runs on this machine gave the same numbers to the last digit.
+    # Verbs are pure motion: 1.8x chance fails if frames are shuffled, reversed
+    # or taken from a distractor. Action > 5x chance with the noun threshold
+    # fails when the frames are wrong (distractors differ in verb and noun) or
+    # the labels are; nouns alone cannot pass the verb threshold.
+    assert metrics['verb_top1'] > 1.8 * chance_verb
+    assert metrics['noun_top1'] > 3 * chance_noun
+    assert metrics['action_top1'] > 5 * chance_action

@@ -80,3 +80,29 @@ def test_check_clips_catches_a_wrong_frame_range(demo, tmp_path):
     out = tool('check_clips.py', CONFIG, '--split', 'val', '--truth', truth, env=env)
     assert out.returncode == 0, out.stdout
     assert 'show their labelled actions' in out.stdout
+
+
+def test_check_clips_several_splits_in_one_run(demo, tmp_path):
+    """--split train val test (as `make demo` runs it): each split reported in
+    turn, and one bad split fails the run even when the others pass."""
+    data, lists = demo
+    truth = str(data / 'synthetic_truth.json')
+    env = dict(EPIC_VIDEOS=str(data / 'videos'), EPIC_LISTS=str(lists))
+    out = tool('check_clips.py', CONFIG, '--split', 'train', 'val', 'test', '--truth', truth,
+               env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for split in ('train', 'val', 'test'):
+        assert f'{split}: all clips decoded exactly inside their segments' in out.stdout
+    assert out.stdout.index('train: checked') < out.stdout.index('val: checked') \
+        < out.stdout.index('test: checked')
+    for name in ('epic100_train_clean.txt', 'epic100_test_clean.txt', 'pairs.json'):
+        (tmp_path / name).write_text(open(lists / name).read())
+    lines = open(lists / 'epic100_val_clean.txt').read().splitlines()
+    video, start, stop, *rest = lines[0].split()  # the first action, moved onto the next
+    moved = ' '.join([video, str(int(start) + 200), str(int(stop) + 200), *rest])
+    (tmp_path / 'epic100_val_clean.txt').write_text('\n'.join([moved, *lines[1:]]) + '\n')
+    env['EPIC_LISTS'] = str(tmp_path)
+    out = tool('check_clips.py', CONFIG, '--split', 'val', 'test', '--truth', truth, env=env)
+    assert out.returncode == 1, out.stdout
+    assert 'val: 1 problem(s)' in out.stdout
+    assert 'test: all clips decoded exactly inside their segments' in out.stdout
