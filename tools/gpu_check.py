@@ -85,6 +85,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             parse_spec(spec)  # a LeverError (a usage error) names the bad token
     if args.tiny:
         os.environ['CUDA_VISIBLE_DEVICES'] = ''  # CPU even on a GPU node; children too
+        # idle OpenMP threads wait passively: spinning ones slow a shared CPU many
+        # times over (see the Makefile's demo)
+        os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     else:
         import torch
         if not torch.cuda.is_available():

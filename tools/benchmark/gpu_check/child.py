@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional
 
 from epic_mmaction.utils.fileio import atomic_write
 
-from .proc import REPO, first_error_line
+from .proc import REPO, first_error_line, install_reaper
 
 
 def _write(path: str, payload: Any) -> None:
@@ -173,6 +173,7 @@ def run_configs(specs_file: str, out: str) -> int:
 
 
 def main(argv: List[str]) -> int:
+    install_reaper()
     if argv[:1] == ['step'] and len(argv) == 4:
         return run_step(*argv[1:])
     if argv[:1] == ['configs'] and len(argv) == 3:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Set
 
 TOOLS_DIR = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 REPO = osp.dirname(TOOLS_DIR)
@@ -40,9 +40,15 @@ def harness_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return dict(os.environ, PYTHONPATH=path, PYTHONUNBUFFERED='1', **(extra or {}))
 
 
-def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """SIGTERM the child's process group, SIGKILL whatever is left after ``grace``."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+#: children running now, so a step killed at its deadline takes them along
+LIVE: Set[subprocess.Popen] = set()
+
+
+def kill_group(proc: subprocess.Popen, grace: Optional[float] = None) -> None:
+    """Kill the child's process group: SIGKILL, or with ``grace`` SIGTERM first
+    (a step's process then kills its own children, see :func:`install_reaper`)."""
+    stages = ([(signal.SIGTERM, grace)] if grace else []) + [(signal.SIGKILL, 10.0)]
+    for sig, wait in stages:
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
@@ -56,8 +62,8 @@ def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
 
 def run_logged(cmd: Sequence[str], log: str, timeout: float,
                env: Optional[Dict[str, str]] = None, cwd: str = REPO,
-               watch: Optional[Callable[[str, subprocess.Popen], None]] = None
-               ) -> Finished:
+               watch: Optional[Callable[[str, subprocess.Popen], None]] = None,
+               grace: Optional[float] = None) -> Finished:
     """Run ``cmd`` with its output in ``log``; kill its group after ``timeout`` s.
 
     ``watch(line, proc)`` sees each output line as it comes (e.g. to send a
@@ -71,16 +77,19 @@ def run_logged(cmd: Sequence[str], log: str, timeout: float,
                                 stdout=subprocess.PIPE if watch else out,
                                 stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
+        LIVE.add(proc)
         try:
             if watch:
                 _follow(proc, out, watch, deadline)
             proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            kill_group(proc)
+            kill_group(proc, grace)
             return Finished(None, time.monotonic() - start, log)
         except BaseException:
             kill_group(proc)
             raise
+        finally:
+            LIVE.discard(proc)
     return Finished(proc.returncode, time.monotonic() - start, log)
 
 
@@ -101,6 +110,19 @@ def _follow(proc: subprocess.Popen, out, watch, deadline: float) -> None:
         out.write(line)
         out.flush()
         watch(line, proc)
+
+
+def install_reaper() -> None:
+    """On SIGTERM (the parent's deadline) kill every live child's process group,
+    then exit 143: children run in their own sessions, out of the parent's reach."""
+    def reap(signum, frame):
+        for proc in list(LIVE):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os._exit(128 + signum)
+    signal.signal(signal.SIGTERM, reap)
 
 
 def python_cmd(*args: str) -> List[str]:

@@ -78,7 +78,7 @@ def _run_step(name: str, profile: Profile, work_dir: str,
                        deadline=time.time() + budget), f, indent=2)
     log = osp.join(work_dir, 'logs', f'{name}.log')
     finished = run_logged(python_cmd('-m', 'benchmark.gpu_check.child', 'step', name,
-                                     ctx_file, out_file), log, budget)
+                                     ctx_file, out_file), log, budget, grace=5.0)
     out: Dict[str, Any] = {}
     if osp.isfile(out_file):
         with open(out_file) as f:

@@ -13,6 +13,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict
 from importlib import metadata
@@ -254,7 +255,7 @@ def train_step(ctx: Context, record: Record) -> Dict[str, Any]:
     r: Dict[str, Any] = dict(
         configs=[dict(name=s['name'], status='pending') for s in specs],
         memory_kind='CUDA max_memory_allocated' if p.device == 'cuda'
-        else 'peak RSS of the training process', lists=lists)
+        else 'peak RSS of the config process so far (its configs share it)', lists=lists)
     record(r)
 
     def run_group(k: int) -> None:
@@ -262,9 +263,25 @@ def train_step(ctx: Context, record: Record) -> Dict[str, Any]:
         out = ctx.path('train', f'group{k}.out.json')
         with open(spec_file, 'w') as f:
             json.dump(groups[k], f)
+        seen = [0.0]
+
+        def merge(done: Dict[str, Dict[str, Any]]) -> None:
+            with lock:
+                for c in r['configs']:
+                    if c['name'] in done:
+                        c.update(done[c['name']])
+                record(r)
+
+        def refresh(line: str, proc: subprocess.Popen) -> None:
+            """Keep each finished config in the step's results as it comes."""
+            if osp.isfile(out) and osp.getmtime(out) != seen[0]:
+                seen[0] = osp.getmtime(out)
+                merge({c['name']: c for c in _read_json(out, [])})
+
         finished = run_logged(python_cmd('-m', 'benchmark.gpu_check.child', 'configs',
                                          spec_file, out),
-                              ctx.path('logs', f'train_group{k}.log'), ctx.left(), env=env)
+                              ctx.path('logs', f'train_group{k}.log'), ctx.left(), env=env,
+                              watch=refresh)
         done = {c['name']: c for c in _read_json(out, [])}
         for spec in groups[k]:
             if spec['name'] not in done:
@@ -273,11 +290,9 @@ def train_step(ctx: Context, record: Record) -> Dict[str, Any]:
                     error=('not finished: ' + describe_failure(finished, 'the train step'))
                     if finished.timed_out or finished.returncode
                     else 'no result (the config process wrote none)')
-        for c in r['configs']:
-            if c['name'] in done:
-                c.update(done[c['name']])
-        record(r)
+        merge(done)
 
+    lock = threading.Lock()
     with ThreadPoolExecutor(len(groups)) as pool:
         list(pool.map(run_group, range(len(groups))))
     failed = [c['name'] for c in r['configs'] if c['status'] != 'pass']
@@ -337,8 +352,9 @@ def resume_step(ctx: Context, record: Record) -> Dict[str, Any]:
                         ctx.left(), env=env)
     log = read_tail(second.log)
     r.update(resume_exit=second.returncode, resume_s=round(second.seconds, 1),
-             resumed_line=next((line.strip()[-160:] for line in log.splitlines()
-                                if 'resum' in line.lower() and 'load' not in line.lower()),
+             resumed_line=next((line.split(' - ')[-1].strip()[:160]
+                                for line in log.splitlines()
+                                if 'resumed epoch' in line or 'resuming epoch' in line),
                                None))
     r['finished'] = osp.isfile(osp.join(spec['work_dir'], 'epoch_2.pth'))
     record(r)
@@ -370,7 +386,7 @@ def workers_needed(run: Dict[str, Any], target: float = THROUGHPUT_TARGET) -> st
     delivers what it did here (real clips/s / workers when loader-bound)."""
     workers = run['workers']
     if run['ratio'] >= target:
-        return f'<= {workers} (enough)'
+        return f'{workers} are enough' if workers else 'loading in the main process is enough'
     if not workers:
         return 'n/a (loading in the main process)'
     per_worker = run['clips_per_s'] / workers
@@ -396,8 +412,9 @@ def throughput_step(ctx: Context, record: Record) -> Dict[str, Any]:
         cfg = Config.fromfile(osp.join(REPO, config))
         overrides = run_overrides(cfg, train_len, p.bench_iters, p.batch_size, p.workers,
                                   p.shrink_to)
+        # the benchmark trains only: no val/test loaders, schedule or logging
         keep = {k2: v for k2, v in overrides.items()
-                if not k2.startswith(('train_cfg.', 'default_hooks.', 'log_processor.'))}
+                if k2.startswith(('train_dataloader.', 'visualizer.'))}
         options = BenchmarkOptions(
             config=osp.join(REPO, config),
             work_dir=ctx.path('throughput', config_name(config), spec.replace('+', '_')),
