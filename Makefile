@@ -7,12 +7,16 @@
 #               ResNet+LSTM recipe, scaled down -> test --dump -> analysis and
 #               training curves
 #   make test   the test suite (make test-fast: without the slow tests)
+#   make gpu-check  a GPU node's acceptance run (docs/gpu_check.md): every EPIC
+#               config trains and tests, throughput against the GPU-only
+#               ceiling, decoding; ARGS=--tiny runs the same steps on CPU
 # TORCH picks the torch build: plain `torch` from PyPI is the CUDA build;
 # CPU-only machines (and CI) use e.g. TORCH='torch==2.13.0' (a CPU wheel there).
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch
 PYTEST_ARGS ?=
+ARGS ?=
 TEST_WORKERS ?= auto
 DEMO_DIR ?= data/synthetic_epic
 DEMO_LISTS ?= data_lists/synthetic_epic
@@ -31,7 +35,7 @@ CLIPS_CONFIG ?= configs/demo/r18_lstm_1xb8-u4-16e_synthetic-ucf50-rgb.py
 PY := $(VENV)/bin/python
 SPLITS := train val test
 
-.PHONY: venv demo demo-clips test test-fast clean-demo
+.PHONY: venv demo demo-clips test test-fast gpu-check clean-demo
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +95,11 @@ test: venv
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadgroup \
 		--ignore=tests/slurm $(PYTEST_ARGS)
+
+# report in work_dirs/gpu_check/ (report.md, report.json); e.g. ARGS='--tiny',
+# ARGS='--steps train --configs configs/x3d/...'
+gpu-check: venv
+	$(PY) tools/gpu_check.py $(ARGS)
 
 clean-demo:
 	rm -rf $(DEMO_DIR) $(DEMO_LISTS) $(DEMO_WORK) $(CLIPS_DIR) $(CLIPS_LISTS) $(CLIPS_WORK)
