@@ -99,7 +99,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     code = run_check(profile, steps, args.work_dir,
                      sys.argv[1:] if argv is None else list(argv))
     report = osp.join(args.work_dir, 'report.md')
-    print(open(report).read())
+    with open(report) as f:
+        print(f.read())
     print(f'wrote {report} and report.json: ' + ('all steps passed' if code == 0 else
                                                  'some steps FAILED (see the report)'))
     return code

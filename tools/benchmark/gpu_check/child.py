@@ -14,7 +14,6 @@ import glob
 import importlib.util
 import io
 import json
-import os
 import os.path as osp
 import resource
 import sys

@@ -12,15 +12,13 @@ import os.path as osp
 import platform
 import shutil
 import subprocess
-import sys
 import threading
 import time
-from dataclasses import asdict
 from importlib import metadata
 from typing import Any, Callable, Dict, List, Optional
 
 from .configs import config_name, derive_config, run_overrides, write_run_lists
-from .proc import (REPO, describe_failure, first_error_line, harness_env, python_cmd,
+from .proc import (REPO, describe_failure, harness_env, python_cmd,
                    read_tail, run_logged)
 from .profile import Profile, cpu_count
 
