@@ -21,7 +21,7 @@ runs out of time. Exit code 1 if any step or config fails, 2 on bad usage
 Examples::
 
     python tools/gpu_check.py                      # on a GPU node
-    python tools/gpu_check.py --tiny               # the same steps on CPU, ~1-2 min
+    python tools/gpu_check.py --tiny               # the same steps on CPU, < 2 min
     python tools/gpu_check.py --steps train --configs configs/x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py
     python tools/gpu_check.py --sweep config,fp16,bf16,bf16+cl,bf16+cl+compile,bf16+nobench \\
         --budget throughput=900
