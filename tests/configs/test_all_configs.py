@@ -64,6 +64,34 @@ def shrink_tta(config):
     return options
 
 
+def shrink_pipelines(config, size=64):
+    """--cfg-options that train and validate at ``size`` px instead of 160-224.
+
+    Every step, its order and the clip length stay the config's own (the
+    temporal layout is what differs between the backbones); only the spatial
+    sizes shrink, which cuts each step's compute ~10x on a CPU. The configs'
+    full-size training runs in tools/gpu_check.py and the training benchmark.
+    """
+    if '/demo/' in config:
+        return []  # already 32 px
+    cfg = Config.fromfile(config)
+    options = []
+    for loader in ('train_dataloader', 'val_dataloader'):
+        for i, step in enumerate(cfg[loader].dataset.pipeline):
+            key = f'{loader}.dataset.pipeline.{i}'
+            scale = step.get('scale')
+            if step['type'] == 'Resize' and scale[0] == -1 and scale[1] > size:
+                options.append(f'{key}.scale=(-1,{size + size // 8})')
+            elif step['type'] == 'Resize' and scale[0] > size:
+                options.append(f'{key}.scale=({size},{size})')
+            elif step['type'] == 'MultiScaleCrop':
+                options.append(f'{key}.input_size={size}')
+            elif step['type'] == 'CenterCrop' and isinstance(step['crop_size'], int) \
+                    and step['crop_size'] > size:
+                options.append(f'{key}.crop_size={size}')
+    return options
+
+
 def run_tool(tool, *args, env):
     return subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *map(str, args)],
                           capture_output=True, text=True, cwd=REPO, timeout=900,
@@ -130,7 +158,7 @@ def test_config_trains_and_tests(config, tiny_lists, tmp_path):
               'test_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
               'val_dataloader.persistent_workers=False',
               'test_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
-              'default_hooks.logger.interval=1']
+              'default_hooks.logger.interval=1', *shrink_pipelines(config)]
     work = tmp_path / 'work'
     out = run_tool('train.py', config, '--work-dir', work, '--cfg-options', *shrink, env=env)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -180,7 +208,8 @@ def test_clip_config_trains_and_tests(config, tiny_clip_lists, tmp_path):
               'test_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
               'val_dataloader.persistent_workers=False',
               'test_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
-              'default_hooks.logger.interval=1', 'load_from=None']
+              'default_hooks.logger.interval=1', 'load_from=None',
+              *shrink_pipelines(config)]
     if Config.fromfile(config).model.backbone.get('pretrained'):
         shrink.append('model.backbone.pretrained=None')  # torchvision://resnet50
     work = tmp_path / 'work'
