@@ -17,6 +17,15 @@ from .windows import Window
 __all__ = ['OnnxRecognizer']
 
 
+def _tuples(obj):
+    """JSON made the pipeline's tuples lists; transforms such as Resize want tuples."""
+    if isinstance(obj, dict):
+        return {k: _tuples(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return tuple(_tuples(v) for v in obj)
+    return obj
+
+
 class OnnxRecognizer:
     """Verb and noun probabilities of video windows from an ONNX file, batched."""
 
@@ -24,7 +33,7 @@ class OnnxRecognizer:
         from .onnx_export import INPUT, OUTPUTS, _session, read_metadata
         self.path = path
         self.meta = read_metadata(path)
-        self.clips = ClipPipeline(self.meta['test_pipeline'])
+        self.clips = ClipPipeline([_tuples(step) for step in self.meta['test_pipeline']])
         self.input_shape = tuple(self.meta['input_shape'])
         self.num_verbs, self.num_nouns = int(self.meta['num_verbs']), int(self.meta['num_nouns'])
         self.session = _session(path, threads)
