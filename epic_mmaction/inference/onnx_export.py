@@ -85,7 +85,7 @@ def export_module(module, example, path: str, opset: Optional[int] = None) -> No
     kwargs = dict(opset_version=opset) if opset else {}
     try:
         torch.onnx.export(module, (example, ), path, dynamo=True, input_names=[INPUT],
-                          output_names=list(OUTPUTS), dynamic_shapes={INPUT: {0: batch}},
+                          output_names=list(OUTPUTS), dynamic_shapes=({0: batch}, ),
                           verbose=False, external_data=False, **kwargs)
     except torch.onnx.OnnxExporterError as e:
         op = _operator_name(e)
