@@ -104,7 +104,8 @@ def read_metadata(path: str) -> Dict[str, object]:
     except FileNotFoundError:
         raise
     except Exception as e:  # onnx raises DecodeError & co. for a file that is not ONNX
-        raise InferenceError(f'{path}: not an ONNX model ({type(e).__name__}: {e})') from None
+        raise InferenceError(f'{path}: not an ONNX model ({type(e).__name__}); export one '
+                             'with tools/export_onnx.py') from None
     meta = {p.key[len(META_PREFIX):]: json.loads(p.value) for p in model.metadata_props
             if p.key.startswith(META_PREFIX)}
     if 'input_shape' not in meta:
