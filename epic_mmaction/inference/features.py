@@ -29,7 +29,6 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .clips import InferenceError
 from .windows import Window
 from ..utils import EpicError, UsageError
 

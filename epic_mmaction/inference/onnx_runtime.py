@@ -7,7 +7,7 @@ one view per clip; a pipeline with several views per window (``num_clips``)
 feeds them as a batch and averages their probabilities, as ``test_step``
 does with ``average_clips='prob'``.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 

@@ -2,7 +2,6 @@
 recognizer's own pooled backbone output, window centres land on the frames
 read back from the frame codes, two torchrun (gloo) ranks write each video
 once, a SIGKILLed run resumes, broken videos are reported and skipped."""
-import json
 import os
 import os.path as osp
 import signal
@@ -24,7 +23,7 @@ from epic_mmaction.synthetic.framecode import read_frame_code
 from .. import conftest
 from ..conftest import REPO
 from ..inference.helpers import DEMO_CONFIG, make_videos, save_untrained_checkpoint
-from .helpers import EXTRACT, run_tool
+from .helpers import EXTRACT
 
 
 @pytest.fixture(scope='module')
