@@ -6,6 +6,9 @@ import sys
 from setuptools import find_packages, setup
 
 MMCV_LITE = 'mmcv-lite>=2.1.0,<2.2.0'
+# deployment (docs/deployment.md): ONNX export (torch.onnx's dynamo exporter needs
+# onnxscript), onnxruntime inference, RULSTM-style LMDB features
+ONNX = ['onnx>=1.17,<2', 'onnxruntime>=1.20,<2', 'onnxscript>=0.3,<1', 'lmdb>=1.4,<4']
 
 
 def full_mmcv_installed() -> bool:
@@ -67,7 +70,9 @@ setup(
         'setuptools<82',  # mmengine 0.10.7 imports pkg_resources
     ] + mmcv_requirement(),
     extras_require={
-        'tests': [
+        # tools/export_onnx.py, infer_video.py --onnx, extract_features.py --lmdb
+        'onnx': ONNX,
+        'tests': ONNX + [
             # pytest 9.2 drops pytest-xdist's xdist_group node ids, so
             # --dist loadgroup stops grouping (pytest-xdist#1386):
             # tests/test_xdist_groups.py fails when that happens

@@ -38,3 +38,23 @@ def test_auto_detects_full_mmcv(tmp_path):
     reqs = requirements(tmp_path, EPIC_MMCV='auto')
     # this environment has mmcv-lite (not full mmcv): lite stays required
     assert any(r.startswith('mmcv-lite') for r in reqs) != _full_mmcv()
+
+
+def _extras(tmp_path) -> dict:
+    requirements(tmp_path)
+    extras, current = {}, None
+    for line in (tmp_path / 'epic_mmaction.egg-info' / 'requires.txt').read_text().splitlines():
+        if line.startswith('['):
+            current = line.strip('[]').split(':')[0]
+            extras.setdefault(current, set())
+        elif line.strip() and current is not None:
+            extras[current].add(line.strip())
+    return extras
+
+
+def test_tests_extra_includes_the_onnx_extra(tmp_path):
+    """CI installs .[tests]: the deployment tests need onnx, onnxruntime, onnxscript, lmdb."""
+    extras = _extras(tmp_path)
+    names = {r.split('<')[0].split('>')[0].split('=')[0] for r in extras['onnx']}
+    assert names == {'onnx', 'onnxruntime', 'onnxscript', 'lmdb'}
+    assert extras['onnx'] <= extras['tests']

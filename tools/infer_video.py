@@ -7,6 +7,9 @@ the CSV has one row per window with its top-5 verbs, nouns and actions
 window with decord, as in training), a camera index such as 0, or a stream
 URL (rtsp://, http://...) read with OpenCV; --stream reads a file with OpenCV
 too. Stream mode runs until the stream ends, --max-seconds, or Ctrl-C.
+With --onnx MODEL (from tools/export_onnx.py), onnxruntime scores the windows
+instead of PyTorch; CONFIG and CHECKPOINT are not given then (the test
+pipeline and class names are in the model's metadata).
 
 Examples::
 
@@ -15,6 +18,7 @@ Examples::
         --verb-classes EPIC_100_verb_classes.csv --noun-classes EPIC_100_noun_classes.csv \\
         --out P01_11_windows.csv --out-video P01_11_annotated.mp4 --device cuda:0
     python tools/infer_video.py CONFIG CHECKPOINT 0 --max-seconds 30 --batch-size 1
+    python tools/infer_video.py --onnx x3d_s.onnx P01_11.MP4 --window 2 --stride 1
 """
 import argparse
 import os.path as osp
@@ -31,9 +35,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split('\n', 1)[1])
-    p.add_argument('config', help='model config (its test pipeline is used)')
-    p.add_argument('checkpoint', help='checkpoint trained with that config')
-    p.add_argument('video', help='video file, camera index (0) or stream URL')
+    p.add_argument('inputs', nargs='+', metavar='CONFIG CHECKPOINT VIDEO',
+                   help='model config (its test pipeline is used), checkpoint trained '
+                   'with it, and the video file, camera index (0) or stream URL; with '
+                   '--onnx only VIDEO')
+    p.add_argument('--onnx', metavar='MODEL',
+                   help='an ONNX model from tools/export_onnx.py, run with onnxruntime')
+    p.add_argument('--threads', type=int, default=0,
+                   help='--onnx: onnxruntime intra-op threads (0: its default). '
+                   'Defaults to %(default)s')
     p.add_argument('--window', type=float, default=2.0,
                    help='window length in seconds. Defaults to %(default)s')
     p.add_argument('--stride', type=float, default=1.0,
@@ -44,7 +54,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--out', help='windows CSV (default: <video name>_windows.csv)')
     p.add_argument('--out-video', help='also write an MP4 with each frame captioned by '
                    'the top-3 actions of its window')
-    p.add_argument('--device', default='cpu', help='cpu or cuda:0. Defaults to %(default)s')
+    p.add_argument('--device', default='cpu', help='cpu or cuda:0 (PyTorch; --onnx runs on '
+                   'the CPU). Defaults to %(default)s')
     p.add_argument('--batch-size', type=int, default=8,
                    help='windows per forward (1 for the lowest latency on a live '
                    'camera). Defaults to %(default)s')
@@ -59,7 +70,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    'Defaults to %(default)s')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings, as in tools/test.py')
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)
+    expected = 1 if args.onnx else 3
+    if len(args.inputs) != expected:
+        p.error('expected VIDEO with --onnx' if args.onnx else
+                'expected CONFIG CHECKPOINT VIDEO (or --onnx MODEL VIDEO)')
+    args.config, args.checkpoint = (None, None) if args.onnx else args.inputs[:2]
+    args.video = args.inputs[-1]
+    if args.onnx and args.cfg_options:
+        p.error('--cfg-options needs CONFIG (not --onnx)')
     if args.batch_size < 1:
         p.error(f'--batch-size must be >= 1, got {args.batch_size}')
     if args.top < 1:
@@ -139,26 +158,40 @@ def run_stream(args, recognizer, source, names):
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     import epic_mmaction.plugin  # noqa: F401  (stack fixes, registers every module)
-    from epic_mmaction.inference import (InferenceError, SourceError, WindowRecognizer,
+    from epic_mmaction.inference import (ClassNames, InferenceError, SourceError,
+                                         WindowRecognizer,
                                          annotate_file, load_class_names, parse_source,
                                          pipeline_backend, probe_file, sliding_windows,
                                          windows_table, write_windows_csv)
     source = parse_source(args.video, stream=args.stream)
     if not source.stream and args.max_seconds is not None:
         raise SourceError('--max-seconds is for cameras and streams (or --stream)')
-    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
+    inputs = (((args.onnx, 'ONNX model'), ) if args.onnx else
+              ((args.config, 'config'), (args.checkpoint, 'checkpoint')))
+    for path, what in inputs:
         if not osp.isfile(path):
             raise InferenceError(f'{what} not found: {path}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    if args.onnx:
+        from epic_mmaction.inference.onnx_runtime import OnnxRecognizer
+        recognizer = OnnxRecognizer(args.onnx, args.threads)
+        pipeline = recognizer.meta['test_pipeline']
+    else:
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        pipeline = cfg.test_dataloader.dataset.pipeline
     if not source.stream:  # fail on an unreadable video before building the model
-        backend = pipeline_backend(cfg.test_dataloader.dataset.pipeline)
-        num_frames, fps = probe_file(source.target, backend)
+        num_frames, fps = probe_file(source.target, pipeline_backend(pipeline))
         windows = sliding_windows(num_frames, fps, args.window, args.stride)
-    recognizer = WindowRecognizer(cfg, args.checkpoint, args.device)
-    names = load_class_names(args.verb_classes, args.noun_classes,
-                             recognizer.num_verbs, recognizer.num_nouns)
+    if args.onnx:
+        verbs, nouns = recognizer.class_names
+        names = (load_class_names(args.verb_classes, args.noun_classes,
+                                  recognizer.num_verbs, recognizer.num_nouns)
+                 if args.verb_classes or args.noun_classes else ClassNames(verbs, nouns))
+    else:
+        recognizer = WindowRecognizer(cfg, args.checkpoint, args.device)
+        names = load_class_names(args.verb_classes, args.noun_classes,
+                                 recognizer.num_verbs, recognizer.num_nouns)
     out = args.out or f'{source.name}_windows.csv'
     if source.stream:
         predictions, num_frames, fps, seconds = run_stream(args, recognizer, source, names)
