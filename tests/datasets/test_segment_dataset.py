@@ -100,6 +100,7 @@ def _start_middle_end(dataset):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group('long_videos')  # the 10-minute videos are made once (~100 s)
 @pytest.mark.parametrize('backend', BACKENDS)
 @pytest.mark.parametrize('bframes', [0, 2])
 @pytest.mark.parametrize('mode,sampler', [*[(True, s) for s in TEST_PIPELINES.items()],
