@@ -93,7 +93,7 @@ test: venv
 
 # the inner loop: unit and component tests, no training runs, no SLURM
 test-fast: venv
-	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadgroup \
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadgroup --durations=10 \
 		--ignore=tests/slurm $(PYTEST_ARGS)
 
 # report in work_dirs/gpu_check/ (report.md, report.json); e.g. ARGS='--tiny',

@@ -87,6 +87,7 @@ def test_every_loader_decodes_the_clip_and_checks_catch_a_shift(bench_video):
     assert check_clip(np.full((2, 72, 128, 3), 128, np.uint8), clip) is None
 
 
+@pytest.mark.slow
 def test_cli_prints_tables_with_ratios_and_json(bench_video, tmp_path):
     out_json, out_md = tmp_path / 'rows.json', tmp_path / 'table.md'
     cmd = [sys.executable, 'tools/benchmark_loading.py', bench_video, '--workers', '1',

@@ -159,6 +159,7 @@ def _register_unexportable_backbone() -> str:
     return name
 
 
+@pytest.mark.slow  # a torch.export attempt, ~12 s
 def test_unexportable_operator_is_refused_by_name(setup, tmp_path, capsys):
     """One stderr line naming the operator, exit 2, and no file written."""
     import epic_mmaction.plugin  # noqa: F401

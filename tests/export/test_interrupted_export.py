@@ -26,7 +26,7 @@ from ..conftest import REPO
 from .helpers import random_results
 
 # one worker builds the realistic results once (~12 s) for all three tests
-pytestmark = pytest.mark.xdist_group('interrupted_export')
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('interrupted_export')]
 
 EXPORT = osp.join(REPO, 'tools', 'export_codabench.py')
 NUM_NARRATIONS = 13092  # EPIC_100_test_timestamps.csv

@@ -41,6 +41,7 @@ def _start(lists: str, videos: str, *args: str) -> subprocess.Popen:
                             text=True)
 
 
+@pytest.mark.slow
 def test_unusable_inputs_refused_up_front(data, tmp_path):
     root, plans, segments = data
     videos, truth = str(root / 'data' / 'videos'), str(root / 'data' / 'synthetic_truth.json')

@@ -28,6 +28,10 @@ from ..conftest import REPO, load_tool
 from ..export.helpers import random_results
 from ..inference.helpers import DEMO_CONFIG, save_untrained_checkpoint
 
+# every case starts the real tool (~5 s of imports each): the fast loop
+# (make test-fast) leaves them to make test
+pytestmark = pytest.mark.slow
+
 TEST_LOADER = ['test_dataloader.batch_size=2', 'test_dataloader.num_workers=0',
                'test_dataloader.persistent_workers=False']
 TRAIN_SHRINK = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
