@@ -13,7 +13,7 @@ from epic_mmaction.analysis import read_training_log
 from ..conftest import REPO
 from .helpers import assert_png
 
-CONFIG = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb8-4x6x1-7e_synthetic-epic100-rgb-verbnoun.py')
+CONFIG = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py')
 
 
 def run(*cmd, env=None):

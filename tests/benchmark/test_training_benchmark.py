@@ -31,7 +31,7 @@ from .. import conftest
 from ..conftest import REPO
 
 TOOL = osp.join(REPO, 'tools', 'benchmark_training.py')
-DEMO = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb8-4x6x1-7e_synthetic-epic100-rgb-verbnoun.py')
+DEMO = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py')
 TSM = osp.join(REPO, 'configs', 'tsm', 'tsm_r50_lstm_8xb8-u8-30e_epic100-rgb-verbnoun.py')
 SLOWFAST = osp.join(REPO, 'configs', 'slowfast', 'slowfast_r50_8xb8-4x16x1-30e_epic100-rgb-verbnoun.py')
 BATCH, ITERS, WARMUP = 2, 3, 1
@@ -121,14 +121,15 @@ def test_cli_channels_last_run(tiny_lists, tmp_path):
 def test_cli_sweep_one_process_per_combination(tiny_lists, tmp_path):
     out_json = tmp_path / 'sweep.json'
     out = benchmark(DEMO, *SHRINK, '--work-dir', tmp_path / 'work', '--sweep',
-                    'config,cl,bf16', '--out', out_json, env=tiny_lists)
+                    'config,nocl,bf16', '--out', out_json, env=tiny_lists)
     assert out.returncode == 1, out.stdout[-3000:] + out.stderr[-3000:]  # bf16 failed
     runs = json.loads(out_json.read_text())['runs']
-    assert [r['spec'] for r in runs] == ['config', 'cl', 'bf16']
-    assert runs[0]['levers']['channels_last'] is False
-    assert runs[1]['levers']['channels_last'] is True
-    assert runs[0]['layout']['backbone_input'] == 'contiguous'
-    assert runs[1]['layout']['backbone_input'] == 'channels_last_3d'
+    assert [r['spec'] for r in runs] == ['config', 'nocl', 'bf16']
+    # the demo config trains channels-last; nocl takes its ChannelsLastHook out
+    assert runs[0]['levers']['channels_last'] is True
+    assert runs[1]['levers']['channels_last'] is False
+    assert runs[0]['layout']['backbone_input'] == 'channels_last_3d'
+    assert runs[1]['layout']['backbone_input'] == 'contiguous'
     assert runs[0]['pid'] != runs[1]['pid']  # each in its own process
     assert 'needs a CUDA device' in runs[2]['error']
     table = [line for line in out.stdout.splitlines() if line.startswith('| ')]
@@ -176,7 +177,11 @@ def test_bad_configs_are_clear_errors(capsys, tmp_path):
 
 def test_levers_set_the_config_keys():
     cfg = Config.fromfile(DEMO)
-    assert effective_levers(cfg) == dict(amp='none', compile='off', channels_last=False)
+    # the demo config trains channels-last (ChannelsLastHook), fp32, eagerly
+    assert effective_levers(cfg) == dict(amp='none', compile='off', channels_last=True)
+    apply_levers(cfg, Levers(channels_last=False))
+    assert 'ChannelsLastHook' not in [h['type'] for h in cfg.custom_hooks]
+    assert effective_levers(cfg)['channels_last'] is False
     apply_levers(cfg, Levers(amp='bf16', channels_last=True, compile='max-autotune',
                              cudnn_benchmark=True))
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'

@@ -53,7 +53,7 @@ def test_checkpoint_mismatch_is_named(setup):
     data, ckpt, cfg, root = setup
     other = save_untrained_checkpoint(str(root / 'seven.pth'), num_verbs=7)
     with pytest.raises(CheckpointMismatch, match=r'seven.pth does not fit the config '
-                       r'\S+x3d_s_1xb8\S+\.py: 2 '
+                       r'\S+x3d_s_1xb16\S+\.py: 2 '
                        r'shape\(s\) differ, e.g. cls_head.output.fc_verb.weight '
                        r'\(7, 432\) in the checkpoint, \(6, 432\) in the model'):
         WindowRecognizer(cfg, other)

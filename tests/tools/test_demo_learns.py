@@ -45,9 +45,10 @@ def test_make_demo_learns(tmp_path):
     chance_verb, chance_noun = 100.0 / NUM_VERBS, 100.0 / NUM_NOUNS
     chance_action = chance_verb * chance_noun / 100.0
     # measured (seed 0, 2 cores, 2 training threads, 3 test clips, torch 2.13
-    # CPU, verb loss x2): verb 79 % (4.8x chance), noun 37 % (4.4x), action 28 %
-    # (20x). The videos are the same bytes on every run (--reproducible), and
-    # two runs on this machine gave the same numbers to the last digit.
+    # CPU, batch 16, 6 epochs, channels-last, verb loss x2), two runs: verb
+    # 61-63 % (3.7x chance), noun 42-46 % (5x), action 23-24 % (17x); seed 1:
+    # 77 / 44 / 32. The videos are the same bytes on every run
+    # (--reproducible); the training threads make reruns differ by a few points.
     # Verbs are pure motion: 1.8x chance fails if frames are shuffled, reversed
     # or taken from a distractor. Action > 5x chance with the noun threshold
     # fails when the frames are wrong (distractors differ in verb and noun) or
