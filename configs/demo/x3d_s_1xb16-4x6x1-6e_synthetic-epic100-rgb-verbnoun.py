@@ -1,5 +1,5 @@
 # X3D-S on the built-in synthetic EPIC dataset, small enough to train on a CPU
-# in under 1.5 minutes (make demo; 78 s on 2 cores): 4 frames every 6th (24
+# in about 1.5 minutes (make demo; 78-89 s on 2 cores): 4 frames every 6th (24
 # frames: nearly all of an event of `make demo`'s fast-moving data,
 # --move-speed 1.8, whose events last 0.5 s, 25-30 frames), so a move crosses
 # most of the frame within a clip; frames squashed to 96x96, the frame-code
@@ -7,8 +7,8 @@
 # nouns, fp32, 2 loader workers, batch 16, 6 epochs (228 iterations: the
 # verbs, pure motion learned from scratch, leave chance after ~100),
 # validated once, at the end. Channels-last convolutions (ChannelsLastHook)
-# and the fused AdamW: 0.28 s an iteration of 16 clips instead of 0.41 s
-# (measured on 2 cores, configs/demo/README.md).
+# and the fused AdamW: 0.28 s an iteration of 16 clips, where the batch-8
+# config without them took 0.31-0.40 s for 8 (configs/demo/README.md).
 _base_ = ['../x3d/x3d_s_4xb16-13x6x1-30e_epic100-rgb-verbnoun.py']
 
 data_root = '{{$EPIC_VIDEOS:data/synthetic_epic/videos}}'
@@ -30,9 +30,8 @@ meta_keys = {{_base_.meta_keys}}
 # (2.3x longer; 76 / 45 / 37 with channels-last, 1.6x longer)
 model = dict(cls_head=dict(num_verbs=6, num_nouns=12, mid_channels=None,
                            dropout_ratio=0.3, label_smooth_eps=0.0, verb_weight=2.0))
-train_pipeline = [
-    dict(type='SegmentVideoInit'),
-    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1),
+# decoded frames -> model input, the same for training, test and --tta
+frames_to_input = [
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(96, 96), keep_ratio=False),
     dict(type='CenterCrop', crop_size=scene),
@@ -40,16 +39,16 @@ train_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
+train_pipeline = [
+    dict(type='SegmentVideoInit'),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1),
+    *frames_to_input,
+]
 test_pipeline = [
     dict(type='SegmentVideoInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(96, 96), keep_ratio=False),
-    dict(type='CenterCrop', crop_size=scene),
-    dict(type='Resize', scale=(size, size), keep_ratio=False),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs', meta_keys=meta_keys),
+    *frames_to_input,
 ]
 # tools/test.py --tta: 3 clips spread over the segment (no extra crops); a
 # 24-frame clip covers most of a 25-30-frame event, so more clips add little
@@ -57,12 +56,7 @@ tta_pipeline = [
     dict(type='SegmentVideoInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval,
          num_clips=3, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(96, 96), keep_ratio=False),
-    dict(type='CenterCrop', crop_size=scene),
-    dict(type='Resize', scale=(size, size), keep_ratio=False),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs', meta_keys=meta_keys),
+    *frames_to_input,
 ]
 dataset = dict(data_prefix=dict(video=data_root), pairs_file=f'{lists_root}/pairs.json')
 train_dataloader = dict(
