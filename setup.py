@@ -77,7 +77,7 @@ setup(
             # --dist loadgroup stops grouping (pytest-xdist#1386):
             # tests/test_xdist_groups.py fails when that happens
             'pytest>=7,<9.2', 'transformers>=5',
-            # make test runs the suite on every core (-n auto --dist loadgroup)
+            # make test runs the suite in parallel (-n <cores + 1> --dist loadgroup)
             'pytest-xdist>=3.5',
             # the docs site (mkdocs.yml, docs/); tests/test_docs.py builds it --strict
             'mkdocs>=1.6,<2', 'mkdocs-material>=9.5,<10',

@@ -37,9 +37,9 @@ def pytest_configure(config):
         config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
-# With pytest-xdist (`make test` runs `-n auto --dist loadgroup`) a group's
-# tests run in one worker, one after the other: the SLURM tests share one
-# local cluster (a session fixture) and its demo data.
+# With pytest-xdist (`make test` runs `--dist loadgroup`, a worker per core
+# plus one) a group's tests run in one worker, one after the other: the SLURM
+# tests share one local cluster (a session fixture) and its demo data.
 SERIAL_GROUPS = {'slurm': osp.join(REPO, 'tests', 'slurm')}
 
 
