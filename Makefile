@@ -21,8 +21,8 @@ ARGS ?=
 # they start (the tools, SLURM jobs, signals): a third worker on 2 cores fills
 # those waits (the suite 1117 -> 1008 s in one measurement). make test-fast's
 # short tests keep one per core (173 vs 182 s with a third).
-TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1 \
-	if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1) + 1)")
+TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(1 + (len(os.sched_getaffinity(0)) \
+	if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1))")
 FAST_TEST_WORKERS ?= auto
 DEMO_DIR ?= data/synthetic_epic
 DEMO_LISTS ?= data_lists/synthetic_epic
