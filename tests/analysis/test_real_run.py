@@ -2,14 +2,13 @@
 import os
 import os.path as osp
 import shutil
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
 from epic_mmaction.analysis import read_training_log
 
+from .. import toolrun
 from ..conftest import REPO
 from .helpers import assert_png
 
@@ -17,8 +16,7 @@ CONFIG = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-6e_synthetic-epic1
 
 
 def run(*cmd, env=None):
-    out = subprocess.run([sys.executable, *map(str, cmd)], capture_output=True, text=True,
-                         cwd=REPO, timeout=900, env={**os.environ, **(env or {})})
+    out = toolrun.run_tool(*cmd, env={**os.environ, **(env or {})})
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     return out
 

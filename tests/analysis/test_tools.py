@@ -1,19 +1,15 @@
-"""tools/analyze_results.py and tools/plot_curves.py as real subprocesses."""
+"""tools/analyze_results.py and tools/plot_curves.py, each run in its own process."""
 import os
-import os.path as osp
-import subprocess
-import sys
 
 import pandas as pd
 
-from ..conftest import REPO
+from .. import toolrun
 from .helpers import (NOUNS, REAL_LINES, VERBS, assert_png, one_hot_results, save,
                       write_classes, write_gt, write_run)
 
 
 def tool(name, *args):
-    return subprocess.run([sys.executable, osp.join(REPO, 'tools', name), *map(str, args)],
-                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    return toolrun.run_tool(name, *args, timeout=300)
 
 
 def test_analyze_results(tmp_path):

@@ -9,8 +9,6 @@ import json
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -27,7 +25,7 @@ from benchmark.training import LoaderBatches, time_training
 from epic_mmaction.engine.hooks.channels_last import (ChannelsLastHook, conv_layers,
                                                       layout_name, memory_format_of)
 
-from .. import conftest
+from .. import conftest, toolrun
 from ..conftest import REPO
 
 TOOL = osp.join(REPO, 'tools', 'benchmark_training.py')
@@ -65,8 +63,7 @@ def tiny_lists(small_epic, tmp_path_factory):
 
 
 def benchmark(*args, env):
-    return subprocess.run([sys.executable, TOOL, *map(str, args)], capture_output=True,
-                          text=True, cwd=REPO, timeout=600, env={**os.environ, **env})
+    return toolrun.run_tool(TOOL, *args, env={**os.environ, **env}, timeout=600)
 
 
 def check_phase(phase, clips_per_iter):

@@ -1,6 +1,7 @@
 """Every shipped config: 2 training iterations, validation and a test step on CPU.
 
-Runs the real tools/train.py and tools/test.py as subprocesses on a tiny list
+Runs the real tools/train.py and tools/test.py, each in its own process
+(forked from one with the stack imported, tests/toolrun.py), on a tiny list
 of synthetic segments (shrunk through --cfg-options, as a user would).
 The demo configs train for real in their own tests (tests/tools/test_demo_*.py).
 """
@@ -20,6 +21,7 @@ from epic_mmaction.annotations.listfile import TO_END, Segment, read_list, write
 from epic_mmaction.results import ClipResults, load_any_results, load_results
 from epic_mmaction.synthetic.clips import class_folder_specs, write_clip_dataset
 
+from .. import toolrun
 from ..conftest import REPO
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
@@ -95,9 +97,7 @@ def shrink_pipelines(config, size=64):
 
 
 def run_tool(tool, *args, env):
-    return subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *map(str, args)],
-                          capture_output=True, text=True, cwd=REPO, timeout=900,
-                          env={**os.environ, **env})
+    return toolrun.run_tool(tool, *args, env={**os.environ, **env})
 
 
 def test_every_config_is_covered():

@@ -1,6 +1,6 @@
 """tools/export_codabench.py killed while writing: the pair stays a pair.
 
-A real subprocess exports a results file of the test split's size (13,092
+A real process (tests/toolrun.py) exports a results file of the test split's size (13,092
 narrations, 97 verbs, 300 nouns: a ~60 MB zip) and is killed with SIGKILL or
 SIGTERM (a time limit, OOM, ``scancel``) once the zip's temporary has data,
 i.e. after ``submission.pt`` is written and before the zip is. Then the output
@@ -12,8 +12,6 @@ import glob
 import os
 import os.path as osp
 import signal
-import subprocess
-import sys
 import time
 import zipfile
 
@@ -22,6 +20,7 @@ import pytest
 from epic_mmaction.export import export_submission, read_split_ids
 from epic_mmaction.results import load_results, save_results
 
+from .. import toolrun
 from ..conftest import REPO
 from .helpers import random_results
 
@@ -74,15 +73,14 @@ def temporaries(directory):
 
 
 def start_export(realistic, npz, out, *extra):
-    return subprocess.Popen([sys.executable, EXPORT, npz, '--split-csv',
-                             realistic['split_csv'], '--out-dir', str(out), *extra],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return toolrun.ToolProcess(EXPORT, npz, '--split-csv', realistic['split_csv'],
+                               '--out-dir', str(out), *extra)
 
 
 def run_export(realistic, npz, out, *extra):
     proc = start_export(realistic, npz, out, *extra)
     stdout, stderr = proc.communicate(timeout=600)
-    return proc.returncode, stdout.decode(), stderr.decode()
+    return proc.returncode, stdout, stderr
 
 
 def kill_while_writing_zip(proc, out, sig):

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from .. import toolrun
 from ..conftest import REPO
 from .helpers import (check_losses_finite, list_ids, read_probe, trained_ids,
                       write_probe_config)
@@ -29,8 +30,8 @@ def test_signal_during_validation_stops_with_the_epoch_checkpoint(demo_data, tmp
     work = str(tmp_path / 'work')
     env = {**os.environ, **data, 'CUDA_VISIBLE_DEVICES': '', 'OMP_NUM_THREADS': '1',
            'PYTHONPATH': REPO}
-    cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work]
-    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    cmd = ['train.py', config, '--work-dir', work]
+    out = toolrun.run_tool(*cmd, env=env, timeout=600)
     log = out.stdout + out.stderr
     assert out.returncode == 3, log[-4000:]
     epoch_1 = osp.join(work, 'epoch_1.pth')
@@ -41,8 +42,7 @@ def test_signal_during_validation_stops_with_the_epoch_checkpoint(demo_data, tmp
         assert f.read().strip() == epoch_1
     assert not osp.exists(osp.join(work, 'epoch_2.pth'))
 
-    out = subprocess.run(cmd + ['--resume'], cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=600)
+    out = toolrun.run_tool(*cmd, '--resume', env=env, timeout=600)
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-4000:]
     assert 'resumed epoch: 1, iter: 9' in log
@@ -201,9 +201,8 @@ def test_interruption_checkpoints_are_pruned(demo_data, tmp_path):
     def run(name, **probe):
         config = write_probe_config(str(tmp_path / f'{name}.py'), epochs=2,
                                     num_workers=0, max_keep_ckpts=1, **probe)
-        out = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'train.py'), config,
-                              '--work-dir', work, '--resume'], cwd=REPO, env=env,
-                             capture_output=True, text=True, timeout=600)
+        out = toolrun.run_tool('train.py', config, '--work-dir', work, '--resume', env=env,
+                               timeout=600)
         return out.returncode, out.stdout + out.stderr
 
     def last():

@@ -4,13 +4,13 @@ import json
 import os
 import os.path as osp
 import subprocess
-import sys
 
 import pytest
 
 from epic_mmaction.annotations.listfile import Segment, write_list
 from epic_mmaction.synthetic.generator import SyntheticConfig, generate
 
+from .. import toolrun
 from ..conftest import REPO
 
 CONFIG = osp.join(REPO, 'configs', '_base_', 'datasets', 'synthetic_epic_segments.py')
@@ -33,12 +33,10 @@ def data(tmp_path_factory):
     return root, plans, segments
 
 
-def _start(lists: str, videos: str, *args: str) -> subprocess.Popen:
+def _run(lists: str, videos: str, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=REPO, EPIC_VIDEOS=videos, EPIC_LISTS=lists)
-    return subprocess.Popen([sys.executable, osp.join(REPO, 'tools', 'check_clips.py'),
-                             CONFIG, '--split', 'val', *args, *OPTIONS], cwd=REPO,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return toolrun.run_tool('check_clips.py', CONFIG, '--split', 'val', *args, *OPTIONS,
+                            env=env, timeout=300)
 
 
 @pytest.mark.slow
@@ -59,21 +57,21 @@ def test_unusable_inputs_refused_up_front(data, tmp_path):
         video['video_id'] = video['video_id'].replace('P', 'Q')
     with open(tmp_path / 'other.json', 'w') as f:
         json.dump(other, f)
-    cases = {  # all at once: each pays the interpreter's and mmaction's start-up
-        'good': (_start(str(tmp_path / 'good'), videos, '--truth', truth), None),
-        'missing': (_start(str(tmp_path / 'missing'), videos, '--truth', truth),
+    cases = {
+        'good': (_run(str(tmp_path / 'good'), videos, '--truth', truth), None),
+        'missing': (_run(str(tmp_path / 'missing'), videos, '--truth', truth),
                     [osp.join(videos, missing.video), 'P07_99_0', 'data_prefix']),
-        'empty': (_start(str(tmp_path / 'empty'), videos),
+        'empty': (_run(str(tmp_path / 'empty'), videos),
                   [str(tmp_path / 'empty' / 'epic100_val_clean.txt')]),
-        'other truth': (_start(str(tmp_path / 'other_truth'), videos, '--truth',
+        'other truth': (_run(str(tmp_path / 'other_truth'), videos, '--truth',
                                str(tmp_path / 'other.json')),
                         [str(tmp_path / 'other.json'), plans[0].video_id]),
-        'missing truth': (_start(str(tmp_path / 'good'), videos, '--truth',
+        'missing truth': (_run(str(tmp_path / 'good'), videos, '--truth',
                                  str(tmp_path / 'nope.json')),
                           [str(tmp_path / 'nope.json')]),
     }
     for name, (proc, names) in cases.items():
-        stdout, stderr = proc.communicate(timeout=300)
+        stdout, stderr = proc.stdout, proc.stderr
         if names is None:  # the check does not refuse good inputs
             assert proc.returncode == 0, stdout + stderr
             assert 'show their labelled actions' in stdout

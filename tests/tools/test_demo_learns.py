@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from epic_mmaction.evaluation import compute_epic_metrics

@@ -1,21 +1,18 @@
-"""The README's demo, tool by tool, as real subprocesses: generate -> build -> clean -> check."""
+"""The README's demo, tool by tool, each in its own process: generate -> build -> clean -> check."""
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
+from .. import toolrun
 from ..conftest import REPO
 
 CONFIG = osp.join(REPO, 'configs', '_base_', 'datasets', 'synthetic_epic_segments.py')
 
 
 def tool(name, *args, env=None):
-    result = subprocess.run([sys.executable, osp.join(REPO, 'tools', name), *map(str, args)],
-                            capture_output=True, text=True, cwd=REPO, timeout=600,
-                            env={**os.environ, **(env or {})})
+    result = toolrun.run_tool(name, *args, env={**os.environ, **(env or {})}, timeout=600)
     return result
 
 

@@ -10,8 +10,6 @@ import importlib.util
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
@@ -25,6 +23,7 @@ from epic_mmaction.export import (evaluate_results, load_any, log_probabilities,
                                   read_ground_truth, read_split_ids, read_submission,
                                   results_from_submission)
 
+from .. import toolrun
 from ..conftest import REPO
 from ..export.helpers import random_results, write_gt
 
@@ -33,8 +32,7 @@ EVALUATE = osp.join('tools', 'evaluate.py')
 
 
 def run(*args):
-    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    return toolrun.run_tool(*args, timeout=300)
 
 
 def load_tool(name):

@@ -4,8 +4,6 @@ MP4 has every frame, and stream mode (OpenCV, ring buffer) agrees with file
 mode. Error paths call ``main`` in this process (a subprocess spends ~5 s
 importing MMAction2)."""
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -14,7 +12,7 @@ import pytest
 from epic_mmaction.annotations.records import read_classes
 from epic_mmaction.inference import sliding_windows
 
-from .. import conftest
+from .. import conftest, toolrun
 from ..conftest import REPO
 from ..inference.helpers import DEMO_CONFIG, make_videos, save_untrained_checkpoint
 
@@ -23,8 +21,7 @@ TASKS = ('verb', 'noun', 'action')
 
 
 def run(*args):
-    return subprocess.run([sys.executable, TOOL, *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    return toolrun.run_tool(TOOL, *args, timeout=300)
 
 
 def load_tool():

@@ -1,6 +1,6 @@
 """tools/train.py and tools/test.py refuse bad input before the expensive work.
 
-Every case runs the real tool as a subprocess on the demo config (X3D-S,
+Every case runs the real tool in its own process (tests/toolrun.py) on the demo config (X3D-S,
 6 verbs x 12 nouns, 32 px) and a one-video synthetic dataset: exit code 2,
 one stderr line naming the file, no traceback, and nothing written. The
 good paths run for real too: a matching checkpoint tests and dumps, and a
@@ -9,9 +9,6 @@ replaced head weights.
 """
 import argparse
 import os
-import os.path as osp
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -24,7 +21,8 @@ from epic_mmaction.annotations.listfile import read_list, write_list
 from epic_mmaction.results import load_results, save_results
 from epic_mmaction.synthetic.generator import SyntheticConfig, generate
 
-from ..conftest import REPO, load_tool
+from .. import toolrun
+from ..conftest import load_tool
 from ..export.helpers import random_results
 from ..inference.helpers import DEMO_CONFIG, save_untrained_checkpoint
 
@@ -61,8 +59,7 @@ def run_tool(tool, *args, data, lists=None):
     env = {**os.environ, 'EPIC_VIDEOS': data['videos'],
            'EPIC_LISTS': str(lists or data['lists']), 'CUDA_VISIBLE_DEVICES': '',
            'PYTHONUNBUFFERED': '1'}
-    return subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *map(str, args)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    return toolrun.run_tool(tool, *args, env=env)
 
 
 def assert_refused(out, tool, *names):
