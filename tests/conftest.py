@@ -37,12 +37,6 @@ def pytest_configure(config):
         config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
-# With pytest-xdist (`make test` runs `--dist loadgroup`, a worker per core
-# plus one) a group's tests run in one worker, one after the other: the SLURM
-# tests share one local cluster (a session fixture) and its demo data.
-SERIAL_GROUPS = {'slurm': osp.join(REPO, 'tests', 'slurm')}
-
-
 # The longest tests start first, so that the workers' last minutes are short
 # tests and no worker sits idle while another finishes a 4-minute demo:
 # on 2 cores the suite's wall time is its CPU time over 2 only if the tail is.
@@ -59,10 +53,6 @@ def start_rank(item) -> int:
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        for group, folder in SERIAL_GROUPS.items():
-            if str(item.path).startswith(folder + os.sep):
-                item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=start_rank)  # stable: the order within a rank is kept
 
 

@@ -1,8 +1,7 @@
 """`make test`'s ``--dist loadgroup`` keeps an ``xdist_group`` in one worker.
 
-The SLURM tests share one local cluster per worker and the gpu_check tests
-one tiny data set: split over workers they would start two clusters (or
-build the data twice). pytest 9.2 silently broke the grouping
+The gpu_check tests share one tiny data set, the SLURM DDP tests one DDP
+job: split over workers they would build them twice. pytest 9.2 silently broke the grouping
 (pytest-xdist#1386), hence this check in a real two-worker run.
 """
 import subprocess

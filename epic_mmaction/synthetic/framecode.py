@@ -67,21 +67,19 @@ def read_frame_code(img: np.ndarray) -> int:
     img = np.asarray(img)
     h, w = img.shape[:2]
     bw, bh = code_geometry(w, h)
-    gray = img.astype(np.float32)
-    if gray.ndim == 3:
-        gray = gray.mean(axis=2)
+    strip = img[:ROWS * bh, :COLUMNS * bw].astype(np.float32)
+    blocks = strip.reshape(ROWS, bh, COLUMNS, bw, -1)
     # sample the inner half of each block: edges blur under compression
     my, mx = bh // 4, bw // 4
-    word = 0
-    for r in range(ROWS):
-        for c in range(COLUMNS):
-            block = gray[r * bh + my:(r + 1) * bh - my, c * bw + mx:(c + 1) * bw - mx]
-            level = float(block.mean())
-            if 64 < level < 192:
-                raise FrameCodeError(
-                    f'frame code block ({r},{c}) is grey ({level:.0f}): not a '
-                    'synthetic frame, or resized/damaged')
-            word |= int(level >= 128) << (r * COLUMNS + c)
+    levels = blocks[:, my:bh - my, :, mx:bw - mx].mean(axis=(1, 3, 4))  # ROWS x COLUMNS
+    grey = np.argwhere((levels > 64) & (levels < 192))
+    if len(grey):
+        r, c = grey[0]
+        raise FrameCodeError(
+            f'frame code block ({r},{c}) is grey ({levels[r, c]:.0f}): not a '
+            'synthetic frame, or resized/damaged')
+    bits = (levels.reshape(-1) >= 128).astype(np.int64)
+    word = int((bits << np.arange(ROWS * COLUMNS, dtype=np.int64)).sum())
     index = word & MAX_INDEX
     if word >> INDEX_BITS != _check(index):
         raise FrameCodeError(f'frame code check failed (read index {index})')

@@ -64,12 +64,16 @@ def check_sample(results, truth_event):
     assert reader is None  # DecordDecode releases it
 
 
-@pytest.fixture(scope='module')
-def long_videos(tmp_path_factory):
-    """>= 10-minute videos at 59.94/60/50/30 fps, with and without B-frames."""
-    out = {}
-    for bframes in (0, 2):
-        root = str(tmp_path_factory.mktemp(f'long_b{bframes}'))
+class _LongVideos(dict):
+    """bframes -> (root, plans, list): each set made when a test first needs it,
+    so that no single test pays for both (~50 s each on 2 busy cores)."""
+
+    def __init__(self, tmp_path_factory) -> None:
+        super().__init__()
+        self.tmp_path_factory = tmp_path_factory
+
+    def __missing__(self, bframes: int):
+        root = str(self.tmp_path_factory.mktemp(f'long_b{bframes}'))
         cfg = SyntheticConfig(videos={'train': 4, 'validation': 0, 'test': 0},
                               duration=601, fps=(59.94, 60, 50, 30), width=128,
                               height=72, bframes=bframes, quirks=False,
@@ -79,8 +83,15 @@ def long_videos(tmp_path_factory):
         build_annotations(BuildOptions(annotations_dir=root, out_dir=lists,
                                        data_root=osp.join(root, 'videos'),
                                        splits=('train',)))
-        out[bframes] = (root, plans, osp.join(lists, 'epic100_train.txt'))
-    return out
+        self[bframes] = (root, plans, osp.join(lists, 'epic100_train.txt'))
+        return self[bframes]
+
+
+@pytest.fixture(scope='module')
+def long_videos(tmp_path_factory):
+    """>= 10-minute videos at 59.94/60/50/30 fps, with and without B-frames
+    (``long_videos[bframes]``)."""
+    return _LongVideos(tmp_path_factory)
 
 
 def _events_by_narration(plans):
@@ -100,7 +111,7 @@ def _start_middle_end(dataset):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('long_videos')  # the 10-minute videos are made once (~100 s)
+@pytest.mark.xdist_group('long_videos')  # the 10-minute videos are made once
 @pytest.mark.parametrize('backend', BACKENDS)
 @pytest.mark.parametrize('bframes', [0, 2])
 @pytest.mark.parametrize('mode,sampler', [*[(True, s) for s in TEST_PIPELINES.items()],

@@ -1,4 +1,6 @@
-"""A real SLURM cluster on localhost for the tests, started once per session.
+"""A real SLURM cluster on localhost for the tests, started once per test
+process (each xdist worker that runs SLURM tests starts its own: clusters
+do not share ports, state or munge sockets).
 
 On CI (CI=true) a cluster that cannot start fails the tests with the reason;
 elsewhere, without SLURM installed, they are skipped with the reason.

@@ -108,6 +108,7 @@ def ddp_run(slurm_cluster, job_env, demo_data, tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group('slurm_ddp')  # one worker runs ddp_run, once
 def test_train_sbatch_ddp_requeues_itself_on_time_limit_signal(ddp_run, demo_data):
     work, job = ddp_run['work'], ddp_run['job']
     info = ddp_run['info']
@@ -143,53 +144,23 @@ def test_train_sbatch_ddp_requeues_itself_on_time_limit_signal(ddp_run, demo_dat
         assert text in log, f'{text!r} not in the log\n{log}'
 
 
-@pytest.mark.slow
-def test_train_sbatch_survives_batch_signal_requeue_and_cancel(slurm_cluster, job_env,
-                                                                demo_data, tmp_path):
-    """One task: USR1 to the batch shell (``--signal=B:USR1@...``) -> forwarded,
-    checkpoint, self-requeue; ``scontrol requeue`` (SIGTERM, as preemption) ->
-    checkpoint, SLURM requeues; ``scancel`` -> checkpoint, cancelled; the same
-    sbatch line again -> resumes and finishes."""
+def start_runs(work):
+    """Rank 0's 'start' records: one per run of train.py in the work dir."""
+    return [r for r in read_probe(work).get(0, []) if r['event'] == 'start']
+
+
+def one_task_job(slurm_cluster, job_env, tmp_path):
+    """A one-task training job (2 epochs, the probe); (job, env, out dir, work dir)."""
     out_dir, work = str(tmp_path / 'out'), str(tmp_path / 'work')
     config = write_probe_config(str(tmp_path / 'probe.py'), epochs=EPOCHS)
     env = dict(job_env, WORK_DIR=work)
     job = submit(slurm_cluster, env, out_dir, 'train.sbatch', config, opts=['-c', '2'])
+    return job, env, config, out_dir, work
 
-    def runs():
-        return [r for r in read_probe(work).get(0, []) if r['event'] == 'start']
 
-    # 1. the time-limit warning to the batch shell only
-    wait_for_iteration(slurm_cluster, job, work, out_dir, lambda r: r['batch'] >= 1)
-    slurm_cluster.run('scancel', '--batch', '--signal=USR1', job)
-    # 2. preemption-style requeue once the requeued job trains again
-    wait_for_iteration(slurm_cluster, job, work, out_dir,
-                       lambda r: len(runs()) == 2 and r['iter'] >= runs()[1]['resumed_iter'] + 1)
-    slurm_cluster.run('scontrol', 'requeue', job)
-    # 3. cancelled in the second epoch
-    wait_for_iteration(slurm_cluster, job, work, out_dir,
-                       lambda r: len(runs()) == 3 and r['epoch'] == 1 and
-                       r['iter'] >= runs()[2]['resumed_iter'] + 1)
-    slurm_cluster.run('scancel', job)
-    info = wait_done(slurm_cluster, job, out_dir, work, states=('CANCELLED',))
-    log = logs(out_dir, work, job, lines=None)
-    assert info['Restarts'] == '2', log
-    starts = runs()
-    assert len(starts) == 3 and 0 < starts[1]['resumed_iter'] < starts[2]['resumed_iter'], log
-    with open(osp.join(work, 'last_checkpoint')) as f:
-        cancelled_at = f.read().strip()
-    assert osp.basename(cancelled_at).startswith('iter_') and osp.isfile(cancelled_at), log
-    for text in ('SIGUSR1 received: saving', f'requeueing job {job}',
-                 'SIGTERM received: saving', 'stopped on SIGTERM with a checkpoint'):
-        assert text in log, f'{text!r} not in the log\n{log}'
-
-    # 4. resubmitted: continues from the cancelled job's checkpoint
-    job2 = submit(slurm_cluster, env, out_dir, 'train.sbatch', config, opts=['-c', '2'])
-    wait_done(slurm_cluster, job2, out_dir, work)
-    log2 = logs(out_dir, work, job2, lines=None)
-    starts = runs()
-    stop_iter = int(osp.basename(cancelled_at)[len('iter_'):-len('.pth')])
-    assert len(starts) == 4 and starts[3]['resumed_iter'] == stop_iter, log2
-    assert f'resumed epoch: 1, iter: {stop_iter}' in log2, log2
+def check_finished(work, demo_data):
+    """Every sample trained once per epoch over all runs; the last checkpoint is
+    the final epoch's."""
     records = read_probe(work)
     assert sorted(records) == [0]
     check_epochs_complete(records, list_ids(demo_data['EPIC_LISTS']), EPOCHS)
@@ -197,6 +168,70 @@ def test_train_sbatch_survives_batch_signal_requeue_and_cancel(slurm_cluster, jo
     assert osp.isfile(osp.join(work, 'epoch_2.pth'))
     with open(osp.join(work, 'last_checkpoint')) as f:
         assert f.read().strip() == osp.join(work, 'epoch_2.pth')
+
+
+# one interruption per test: each test's two runs stay well under a minute and a half
+@pytest.mark.slow
+def test_train_sbatch_requeues_itself_on_a_signal_to_the_batch_shell(slurm_cluster, job_env,
+                                                                     demo_data, tmp_path):
+    """USR1 to the batch shell only (``--signal=B:USR1@...``): forwarded to the
+    training, checkpoint, self-requeue, resumed run finishes."""
+    job, _, _, out_dir, work = one_task_job(slurm_cluster, job_env, tmp_path)
+    wait_for_iteration(slurm_cluster, job, work, out_dir, lambda r: r['batch'] >= 1)
+    slurm_cluster.run('scancel', '--batch', '--signal=USR1', job)
+    info = wait_done(slurm_cluster, job, out_dir, work)
+    log = logs(out_dir, work, job, lines=None)
+    assert info['Restarts'] == '1', log
+    starts = start_runs(work)
+    assert len(starts) == 2 and starts[1]['resumed_iter'] > 0, log
+    for text in ('SIGUSR1 received: saving', f'requeueing job {job}', 'training finished'):
+        assert text in log, f'{text!r} not in the log\n{log}'
+    check_finished(work, demo_data)
+
+
+@pytest.mark.slow
+def test_train_sbatch_checkpoints_when_preempted_and_slurm_requeues_it(slurm_cluster, job_env,
+                                                                       demo_data, tmp_path):
+    """``scontrol requeue`` (SIGTERM, as preemption): checkpoint, SLURM
+    requeues the job, the requeued run resumes and finishes."""
+    job, _, _, out_dir, work = one_task_job(slurm_cluster, job_env, tmp_path)
+    wait_for_iteration(slurm_cluster, job, work, out_dir, lambda r: r['batch'] >= 1)
+    slurm_cluster.run('scontrol', 'requeue', job)
+    info = wait_done(slurm_cluster, job, out_dir, work)
+    log = logs(out_dir, work, job, lines=None)
+    assert info['Restarts'] == '1', log
+    starts = start_runs(work)
+    assert len(starts) == 2 and starts[1]['resumed_iter'] > 0, log
+    for text in ('SIGTERM received: saving', 'stopped on SIGTERM with a checkpoint',
+                 'training finished'):
+        assert text in log, f'{text!r} not in the log\n{log}'
+    check_finished(work, demo_data)
+
+
+@pytest.mark.slow
+def test_train_sbatch_cancelled_job_resumes_when_submitted_again(slurm_cluster, job_env,
+                                                                 demo_data, tmp_path):
+    """``scancel`` in the second epoch: checkpoint, cancelled; the same sbatch
+    line again resumes from that checkpoint and finishes."""
+    job, env, config, out_dir, work = one_task_job(slurm_cluster, job_env, tmp_path)
+    wait_for_iteration(slurm_cluster, job, work, out_dir, lambda r: r['epoch'] == 1)
+    slurm_cluster.run('scancel', job)
+    info = wait_done(slurm_cluster, job, out_dir, work, states=('CANCELLED',))
+    log = logs(out_dir, work, job, lines=None)
+    assert info['Restarts'] == '0', log
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        cancelled_at = f.read().strip()
+    assert osp.basename(cancelled_at).startswith('iter_') and osp.isfile(cancelled_at), log
+    assert 'SIGTERM received: saving' in log, log
+
+    job2 = submit(slurm_cluster, env, out_dir, 'train.sbatch', config, opts=['-c', '2'])
+    wait_done(slurm_cluster, job2, out_dir, work)
+    log2 = logs(out_dir, work, job2, lines=None)
+    starts = start_runs(work)
+    stop_iter = int(osp.basename(cancelled_at)[len('iter_'):-len('.pth')])
+    assert len(starts) == 2 and starts[1]['resumed_iter'] == stop_iter, log2
+    assert f'resumed epoch: 1, iter: {stop_iter}' in log2, log2
+    check_finished(work, demo_data)
 
 
 @pytest.mark.slow
@@ -234,6 +269,7 @@ def test_train_sbatch_requeues_a_job_signalled_during_start_up(slurm_cluster, jo
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group('slurm_ddp')  # one worker runs ddp_run, once
 def test_test_and_export_sbatch(slurm_cluster, job_env, demo_data, ddp_run, tmp_path):
     """test.sbatch with 2 tasks (--dump) and export.sbatch on the trained model."""
     out_dir = str(tmp_path / 'out')
