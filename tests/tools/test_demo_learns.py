@@ -46,8 +46,9 @@ def test_make_demo_learns(tmp_path):
     # measured (seed 0, 2 cores, 2 training threads, 3 test clips, torch 2.13
     # CPU, batch 16, 6 epochs, channels-last, verb loss x2), two runs: verb
     # 61-63 % (3.7x chance), noun 42-46 % (5x), action 23-24 % (17x); seed 1:
-    # 77 / 44 / 32. The videos are the same bytes on every run
-    # (--reproducible); the training threads make reruns differ by a few points.
+    # 77 / 44 / 32; two runs on another 2-core host: 44 / 48 / 25 (2.6x, 5.8x,
+    # 18x). The videos are the same bytes on every run (--reproducible); the
+    # training threads and the host make reruns differ by a few points.
     # Verbs are pure motion: 1.8x chance fails if frames are shuffled, reversed
     # or taken from a distractor. Action > 5x chance with the noun threshold
     # fails when the frames are wrong (distractors differ in verb and noun) or
