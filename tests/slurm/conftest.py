@@ -50,6 +50,9 @@ def job_env(slurm_cluster, demo_data):
     env.update(EPIC_VIDEOS=demo_data['EPIC_VIDEOS'], EPIC_LISTS=demo_data['EPIC_LISTS'],
                PYTHON=sys.executable, CUDA_VISIBLE_DEVICES='', PYTHONUNBUFFERED='1')
     env.pop('OMP_NUM_THREADS', None)  # the scripts set it from --cpus-per-task
+    # OpenMP threads that wait passively: a job's busy-waiting threads spin
+    # against the other test workers on the same cores (as `make demo` avoids)
+    env['OMP_WAIT_POLICY'] = 'PASSIVE'
     if osp.isfile(osp.join(sys.prefix, 'bin', 'activate')):
         env['EPIC_VENV'] = sys.prefix  # the scripts' environment activation
     env['PYTHONPATH'] = REPO  # the test configs import tests.slurm.shard_probe
