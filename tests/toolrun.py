@@ -25,7 +25,8 @@ import tempfile
 import traceback
 from typing import Dict, Optional, Tuple
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from .conftest import REPO
+
 _context = None
 
 
