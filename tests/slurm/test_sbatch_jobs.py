@@ -150,7 +150,8 @@ def start_runs(work):
 
 
 def one_task_job(slurm_cluster, job_env, tmp_path):
-    """A one-task training job (2 epochs, the probe); (job, env, out dir, work dir)."""
+    """A one-task training job (2 epochs, the probe): (job, env, config, out dir,
+    work dir)."""
     out_dir, work = str(tmp_path / 'out'), str(tmp_path / 'work')
     config = write_probe_config(str(tmp_path / 'probe.py'), epochs=EPOCHS)
     env = dict(job_env, WORK_DIR=work)
