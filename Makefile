@@ -1,7 +1,8 @@
 # Entry points, each installs what it needs into a venv (.venv) first:
 #   make demo   the main job on the built-in synthetic EPIC dataset: generate ->
 #               build lists -> clean -> check clips -> train X3D-S -> test
-#               (3 clips per segment, averaged)
+#               (3 clips per segment, averaged); it is make demo-data (up to
+#               the clip check), then make demo-train (training and test)
 #   make demo-clips  the whole-video (UCF50/HRI30-style) path on synthetic
 #               clips: generate -> class-folder lists -> clean -> train the
 #               ResNet+LSTM recipe, scaled down -> test --dump -> analysis and
@@ -17,23 +18,27 @@ VENV ?= .venv
 TORCH ?= torch
 PYTEST_ARGS ?=
 ARGS ?=
-# make test: one worker per core plus one. Many tests wait on the processes
-# they start (the tools, SLURM jobs, signals): a third worker on 2 cores fills
-# those waits (the suite 1117 -> 1008 s in one measurement). make test-fast's
-# short tests keep one per core (173 vs 182 s with a third).
-TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(1 + (len(os.sched_getaffinity(0)) \
-	if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1))")
+# make test: one worker per core. Since the tests fork the tools from a
+# process that has the stack imported (tests/toolrun.py), a third worker on 2
+# cores no longer fills waits: pytest took 712 s with 2 workers and 710 s
+# with 3 (the same code, back to back), and with 2 each test gets more of the
+# cores (the slowest, the demo's training, 77 s instead of 123 s). Earlier,
+# with fresh interpreters, 3 had been faster (1008 vs 1117 s).
+TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) \
+	if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)")
 FAST_TEST_WORKERS ?= auto
 DEMO_DIR ?= data/synthetic_epic
 DEMO_LISTS ?= data_lists/synthetic_epic
 DEMO_WORK ?= work_dirs/demo_x3d_s
-DEMO_CONFIG ?= configs/demo/x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py
+DEMO_CONFIG ?= configs/demo/x3d_s_1xb16-4x6x1-5e_synthetic-epic100-rgb-verbnoun.py
 WORKERS ?= 2
-# CPU threads for the demo's training process: every core, waiting passively
-# (OMP_WAIT_POLICY=PASSIVE below). Idle, 2 spinning threads train ~1.2x faster
-# than 1 or 2 passive ones (0.33 vs 0.40 s an iteration on 2 cores), but when
-# another job shares the cores they spin against it: a step took 7x longer.
-DEMO_THREADS ?= $(shell $(PYTHON) -c "import os; print(os.cpu_count() or 1)")
+# CPU threads for the demos' training processes: one, waiting passively
+# (OMP_WAIT_POLICY=PASSIVE below). The tiny X3D-S steps are many small ops:
+# on 2 cores one thread took 0.22 s an iteration, 2 passive ones 0.28 s
+# (their wake-ups cost more than the second core gives) and 2 spinning ones
+# 0.24 s idle but several times longer when another job shares the cores;
+# make demo-clips took 42.6 s with one thread, 40.7 s with two.
+DEMO_THREADS ?= 1
 CLIPS_DIR ?= data/synthetic_ucf/videos
 CLIPS_LISTS ?= data_lists/synthetic_ucf
 CLIPS_WORK ?= work_dirs/demo_r18_lstm_clips
@@ -41,7 +46,7 @@ CLIPS_CONFIG ?= configs/demo/r18_lstm_1xb8-u4-16e_synthetic-ucf50-rgb.py
 PY := $(VENV)/bin/python
 SPLITS := train val test
 
-.PHONY: venv demo demo-clips test test-fast gpu-check clean-demo
+.PHONY: venv demo demo-data demo-train demo-clips test test-fast gpu-check clean-demo
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -51,26 +56,46 @@ $(VENV)/.installed: setup.py
 
 venv: $(VENV)/.installed
 
+# make demo = make demo-data, then make demo-train (the same commands: the two
+# canned recipes below). demo-train alone retrains on the data already there,
+# e.g. after editing DEMO_CONFIG, and replaces the last run's results (--force). The demo's videos have a keyframe every 32
+# frames (--gop 32; the generator's default is 250, as in camera footage): a
+# clip then decodes from a keyframe at most 31 frames before it, 2.0 ms a clip
+# instead of 4.8 ms; seeking in long GOPs is what the frame-exact tests check.
+define demo_data_steps
+$(PY) tools/make_synthetic_epic.py $(DEMO_DIR) --workers $(WORKERS) \
+	--videos 10 3 2 --duration 60 --size 96x96 --object-scale 0.35 \
+	--move-speed 1.8 --gop 32 --reproducible
+$(PY) tools/build_annotations.py $(DEMO_DIR) --data-root $(DEMO_DIR)/videos \
+	--out-dir $(DEMO_LISTS)
+for split in $(SPLITS); do \
+	$(PY) tools/clean_segments.py $(DEMO_LISTS)/epic100_$$split.txt \
+		--data-root $(DEMO_DIR)/videos --workers $(WORKERS) \
+		--out $(DEMO_LISTS)/epic100_$${split}_clean.txt \
+		--report $(DEMO_LISTS)/epic100_$${split}_clean.report.json || exit 1; \
+done
+EPIC_VIDEOS=$(DEMO_DIR)/videos EPIC_LISTS=$(DEMO_LISTS) \
+	$(PY) tools/check_clips.py configs/_base_/datasets/synthetic_epic_segments.py \
+	--split $(SPLITS) --truth $(DEMO_DIR)/synthetic_truth.json
+endef
+
+define demo_train_steps
+EPIC_VIDEOS=$(DEMO_DIR)/videos EPIC_LISTS=$(DEMO_LISTS) OMP_NUM_THREADS=$(DEMO_THREADS) \
+	OMP_WAIT_POLICY=PASSIVE $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK)
+EPIC_VIDEOS=$(DEMO_DIR)/videos EPIC_LISTS=$(DEMO_LISTS) OMP_WAIT_POLICY=PASSIVE \
+	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_WORK)/last_checkpoint) \
+	--work-dir $(DEMO_WORK) --dump $(DEMO_WORK)/val_results.npz --force --tta
+endef
+
 demo: venv
-	$(PY) tools/make_synthetic_epic.py $(DEMO_DIR) --workers $(WORKERS) \
-		--videos 10 3 2 --duration 60 --size 96x96 --object-scale 0.35 \
-		--move-speed 1.8 --reproducible
-	$(PY) tools/build_annotations.py $(DEMO_DIR) --data-root $(DEMO_DIR)/videos \
-		--out-dir $(DEMO_LISTS)
-	for split in $(SPLITS); do \
-		$(PY) tools/clean_segments.py $(DEMO_LISTS)/epic100_$$split.txt \
-			--data-root $(DEMO_DIR)/videos --workers $(WORKERS) \
-			--out $(DEMO_LISTS)/epic100_$${split}_clean.txt \
-			--report $(DEMO_LISTS)/epic100_$${split}_clean.report.json || exit 1; \
-	done
-	EPIC_VIDEOS=$(DEMO_DIR)/videos EPIC_LISTS=$(DEMO_LISTS) \
-		$(PY) tools/check_clips.py configs/_base_/datasets/synthetic_epic_segments.py \
-		--split $(SPLITS) --truth $(DEMO_DIR)/synthetic_truth.json
-	EPIC_VIDEOS=$(DEMO_DIR)/videos EPIC_LISTS=$(DEMO_LISTS) OMP_NUM_THREADS=$(DEMO_THREADS) \
-		OMP_WAIT_POLICY=PASSIVE $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK)
-	EPIC_VIDEOS=$(DEMO_DIR)/videos EPIC_LISTS=$(DEMO_LISTS) OMP_WAIT_POLICY=PASSIVE \
-		$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_WORK)/last_checkpoint) \
-		--work-dir $(DEMO_WORK) --dump $(DEMO_WORK)/val_results.npz --tta
+	$(demo_data_steps)
+	$(demo_train_steps)
+
+demo-data: venv
+	$(demo_data_steps)
+
+demo-train: venv
+	$(demo_train_steps)
 
 demo-clips: venv
 	$(PY) tools/make_synthetic_clips.py $(CLIPS_DIR) --classes 3 --groups 4 --clips 4 \
@@ -92,8 +117,8 @@ demo-clips: venv
 		--classes $(CLIPS_LISTS)/ucf50_classes.txt --out-dir $(CLIPS_WORK)/analysis
 	$(PY) tools/plot_curves.py $(CLIPS_WORK)
 
-# the suite runs on every core (pytest-xdist); each serial group (the SLURM
-# tests, tests/conftest.py) runs in one worker. TEST_WORKERS=0: one process
+# the suite runs on every core (pytest-xdist); each xdist_group (tests that
+# share an expensive fixture) runs in one worker. TEST_WORKERS=0: one process
 test: venv
 	$(PY) -m pytest -rs --durations=25 -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 

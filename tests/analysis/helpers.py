@@ -13,7 +13,7 @@ VERBS = ['take', 'put', 'open', 'close', 'wash', 'cut']
 NOUNS = ['plate', 'tap', 'cup', 'knife', 'pan', 'bowl']
 
 # A real run's vis_data/scalars.json, verbatim: tools/train.py with
-# configs/demo/x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py, 2 epochs of 5 iterations,
+# configs/demo/x3d_s_1xb16-4x6x1-5e_synthetic-epic100-rgb-verbnoun.py, 2 epochs of 5 iterations,
 # logger interval 1, validation after every epoch.
 REAL_SCALARS_FILE = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'real_scalars.json')
 with open(REAL_SCALARS_FILE) as _f:

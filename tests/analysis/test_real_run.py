@@ -12,7 +12,7 @@ from .. import toolrun
 from ..conftest import REPO
 from .helpers import assert_png
 
-CONFIG = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py')
+CONFIG = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-5e_synthetic-epic100-rgb-verbnoun.py')
 
 
 def run(*cmd, env=None):

@@ -29,7 +29,7 @@ from .. import conftest, toolrun
 from ..conftest import REPO
 
 TOOL = osp.join(REPO, 'tools', 'benchmark_training.py')
-DEMO = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py')
+DEMO = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-5e_synthetic-epic100-rgb-verbnoun.py')
 TSM = osp.join(REPO, 'configs', 'tsm', 'tsm_r50_lstm_8xb8-u8-30e_epic100-rgb-verbnoun.py')
 SLOWFAST = osp.join(REPO, 'configs', 'slowfast', 'slowfast_r50_8xb8-4x16x1-30e_epic100-rgb-verbnoun.py')
 BATCH, ITERS, WARMUP = 2, 3, 1

@@ -76,7 +76,7 @@ def test_single_label_lists_check_their_class(tmp_path):
 
 def test_tools_fill_the_counts_of_the_configs_head():
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo',
-                                   'x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py'))
+                                   'x3d_s_1xb16-4x6x1-5e_synthetic-epic100-rgb-verbnoun.py'))
     spec = model_spec(cfg)
     assert spec.class_counts == dict(num_verbs=6, num_nouns=12, num_classes=None)
     assert fill_class_counts(cfg, **spec.class_counts) == 3

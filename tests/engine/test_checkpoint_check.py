@@ -16,7 +16,7 @@ from epic_mmaction.engine.checkpoint import (CheckpointError, CheckpointMismatch
 from ..conftest import REPO
 from ..inference.helpers import save_untrained_checkpoint
 
-DEMO = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py')
+DEMO = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-5e_synthetic-epic100-rgb-verbnoun.py')
 
 
 @pytest.fixture(scope='module')

@@ -25,7 +25,7 @@ VIEWS = {
     'tsm/tsm_r50_lstm_8xb8-u8-30e_epic100-rgb-verbnoun.py': (2, 3, 8),
     'tsm/tsm_r50_lstm_8xb8-u8-30e_epic100-rgb-pair.py': (2, 3, 8),
     'r50_lstm/r50_lstm_8xb8-u8-30e_epic100-rgb-verbnoun.py': (2, 3, 8),
-    'demo/x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py': (3, 1, 4),
+    'demo/x3d_s_1xb16-4x6x1-5e_synthetic-epic100-rgb-verbnoun.py': (3, 1, 4),
 }
 
 

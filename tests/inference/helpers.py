@@ -11,7 +11,7 @@ from epic_mmaction.synthetic.generator import SyntheticConfig, generate
 
 from ..conftest import REPO
 
-DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py')
+DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-5e_synthetic-epic100-rgb-verbnoun.py')
 NUM_VERBS, NUM_NOUNS = 6, 12
 
 

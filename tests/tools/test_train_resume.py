@@ -13,7 +13,7 @@ from epic_mmaction.annotations.listfile import read_list, write_list
 
 from ..conftest import REPO
 
-CONFIG = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py')
+CONFIG = osp.join(REPO, 'configs', 'demo', 'x3d_s_1xb16-4x6x1-5e_synthetic-epic100-rgb-verbnoun.py')
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = 'configs/demo/x3d_s_1xb16-4x6x1-6e_synthetic-epic100-rgb-verbnoun.py'
+DEMO = 'configs/demo/x3d_s_1xb16-4x6x1-5e_synthetic-epic100-rgb-verbnoun.py'
 # name -> config (relative to the repository)
 MODELS: Dict[str, str] = {
     'demo X3D': DEMO,
