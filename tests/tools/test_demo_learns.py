@@ -33,9 +33,11 @@ pytestmark = [pytest.mark.skipif(shutil.which('make') is None, reason='needs mak
 def make_args(target: str, root: Path, *extra: str) -> List[str]:
     """``make TARGET`` with this interpreter and every demo path under ``root``."""
     venv = osp.dirname(osp.dirname(sys.executable))
-    return ['make', '-o', osp.join(venv, '.installed'), target, f'PY={sys.executable}',
-            f'VENV={venv}', f'DEMO_DIR={root / "data"}', f'DEMO_LISTS={root / "lists"}',
-            f'DEMO_WORK={root / "work"}', *extra]
+    # --no-print-directory: under another make (make test) make prints the
+    # directory it enters, which is not one of the target's commands
+    return ['make', '--no-print-directory', '-o', osp.join(venv, '.installed'), target,
+            f'PY={sys.executable}', f'VENV={venv}', f'DEMO_DIR={root / "data"}',
+            f'DEMO_LISTS={root / "lists"}', f'DEMO_WORK={root / "work"}', *extra]
 
 
 def run_make(target: str, root: Path) -> str:
