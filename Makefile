@@ -58,10 +58,11 @@ venv: $(VENV)/.installed
 
 # make demo = make demo-data, then make demo-train (the same commands: the two
 # canned recipes below). demo-train alone retrains on the data already there,
-# e.g. after editing DEMO_CONFIG, and replaces the last run's results (--force). The demo's videos have a keyframe every 32
-# frames (--gop 32; the generator's default is 250, as in camera footage): a
-# clip then decodes from a keyframe at most 31 frames before it, 2.0 ms a clip
-# instead of 4.8 ms; seeking in long GOPs is what the frame-exact tests check.
+# e.g. after editing DEMO_CONFIG, and replaces the last run's results
+# (--force). The demo's videos have a keyframe every 32 frames (--gop 32; the
+# generator's default is 250, as in camera footage): a clip then decodes from
+# a keyframe at most 31 frames before it, 2.0 ms a clip instead of 4.8 ms;
+# seeking in long GOPs is what the frame-exact tests check.
 define demo_data_steps
 $(PY) tools/make_synthetic_epic.py $(DEMO_DIR) --workers $(WORKERS) \
 	--videos 10 3 2 --duration 60 --size 96x96 --object-scale 0.35 \

@@ -171,6 +171,19 @@ def check_finished(work, demo_data):
         assert f.read().strip() == osp.join(work, 'epoch_2.pth')
 
 
+
+def check_requeued_once(slurm_cluster, job, out_dir, work, demo_data, texts):
+    """The job ends after one requeue: a second run resumed mid-training and
+    finished, the log has ``texts``, and every sample trained once per epoch."""
+    info = wait_done(slurm_cluster, job, out_dir, work)
+    log = logs(out_dir, work, job, lines=None)
+    assert info['Restarts'] == '1', log
+    starts = start_runs(work)
+    assert len(starts) == 2 and starts[1]['resumed_iter'] > 0, log
+    for text in (*texts, 'training finished'):
+        assert text in log, f'{text!r} not in the log\n{log}'
+    check_finished(work, demo_data)
+
 # one interruption per test: each test's two runs stay well under a minute and a half
 @pytest.mark.slow
 def test_train_sbatch_requeues_itself_on_a_signal_to_the_batch_shell(slurm_cluster, job_env,
@@ -180,14 +193,8 @@ def test_train_sbatch_requeues_itself_on_a_signal_to_the_batch_shell(slurm_clust
     job, _, _, out_dir, work = one_task_job(slurm_cluster, job_env, tmp_path)
     wait_for_iteration(slurm_cluster, job, work, out_dir, lambda r: r['batch'] >= 1)
     slurm_cluster.run('scancel', '--batch', '--signal=USR1', job)
-    info = wait_done(slurm_cluster, job, out_dir, work)
-    log = logs(out_dir, work, job, lines=None)
-    assert info['Restarts'] == '1', log
-    starts = start_runs(work)
-    assert len(starts) == 2 and starts[1]['resumed_iter'] > 0, log
-    for text in ('SIGUSR1 received: saving', f'requeueing job {job}', 'training finished'):
-        assert text in log, f'{text!r} not in the log\n{log}'
-    check_finished(work, demo_data)
+    check_requeued_once(slurm_cluster, job, out_dir, work, demo_data,
+                        ('SIGUSR1 received: saving', f'requeueing job {job}'))
 
 
 @pytest.mark.slow
@@ -198,15 +205,8 @@ def test_train_sbatch_checkpoints_when_preempted_and_slurm_requeues_it(slurm_clu
     job, _, _, out_dir, work = one_task_job(slurm_cluster, job_env, tmp_path)
     wait_for_iteration(slurm_cluster, job, work, out_dir, lambda r: r['batch'] >= 1)
     slurm_cluster.run('scontrol', 'requeue', job)
-    info = wait_done(slurm_cluster, job, out_dir, work)
-    log = logs(out_dir, work, job, lines=None)
-    assert info['Restarts'] == '1', log
-    starts = start_runs(work)
-    assert len(starts) == 2 and starts[1]['resumed_iter'] > 0, log
-    for text in ('SIGTERM received: saving', 'stopped on SIGTERM with a checkpoint',
-                 'training finished'):
-        assert text in log, f'{text!r} not in the log\n{log}'
-    check_finished(work, demo_data)
+    check_requeued_once(slurm_cluster, job, out_dir, work, demo_data,
+                        ('SIGTERM received: saving', 'stopped on SIGTERM with a checkpoint'))
 
 
 @pytest.mark.slow
